@@ -1,0 +1,59 @@
+# Two commands do everything on a fresh machine:
+#   make lab    set up .venv (first time only) and open the course in JupyterLab
+#   make test   set up .venv (first time only) and run every test
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.vae-course-installed
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+NOTEBOOK_DIRS := solutions notebooks
+
+.PHONY: setup lab test test-unit test-notebooks build bench lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when the package metadata changed (the stamp is newer otherwise).
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@$(BIN)/python -c "import torch, torchvision; print('torch', torch.__version__, '| torchvision', torchvision.__version__)" \
+	  || { echo "torchvision does not import: recreate the environment with 'rm -rf $(VENV) && make test'"; exit 1; }
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
+	  --LabApp.default_url=/lab/tree/notebooks/00_welcome.ipynb $(LAB_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+build: setup
+	$(BIN)/vae-course build
+
+# Every test: lint, student notebooks in sync with solutions/, unit tests, and every
+# notebook executed by nbval in fast mode against a fresh, empty cache directory.
+test: setup lint
+	$(BIN)/vae-course build --check
+	@cache=$$(mktemp -d -t vae-course-cache.XXXXXX); trap 'rm -rf "$$cache"' EXIT; \
+	  VAE_COURSE_CACHE="$$cache" VAE_COURSE_FAST=1 VAE_COURSE_OFFLINE=1 MPLBACKEND=Agg \
+	  $(BIN)/python -m pytest tests $(NOTEBOOK_DIRS) --nbval-lax --nbval-current-env \
+	    --durations=0 $(PYTEST_ARGS)
+
+test-unit: setup
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python benchmarks/train_throughput.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
