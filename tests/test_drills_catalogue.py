@@ -1,0 +1,609 @@
+"""The course's drills: the contract table, every catalogued mistake, correct alternatives.
+
+Every entry of every mistake catalogue is a test case (adding an entry adds a test): the
+wrong implementation must fail with that entry's message. Every implementation drill
+accepts at least three genuinely different correct implementations.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vae_course import drills
+from vae_course.drills.implementation import ImplementationDrill
+
+# some catalogued mistakes make PyTorch warn (that is part of the mistake)
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAE_COURSE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("VAE_COURSE_MODE", raising=False)
+
+
+# The DRILL TABLE of the project brief: id -> (chapter, kind, answer_name).
+DRILL_TABLE = {
+    "pixel_mean": ("00", "implementation", "pixel_mean"),
+    "autoencoder": ("01", "implementation", "MyAutoencoder"),
+    "ae_train_step": ("01", "implementation", "train_step"),
+    "log_var_rationale": ("02", "choice", "answer_log_var_rationale"),
+    "latent_dim_tradeoff": ("02", "experiment", "latent_dim_results"),
+    "reparameterize": ("03", "implementation", "reparameterize"),
+    "reparam_gradient_flow": ("03", "choice+numeric", "answer_reparam_gradient_flow"),
+    "kl_divergence": ("04", "implementation", "kl_divergence"),
+    "kl_zero_case": ("04", "numeric", "answer_kl_zero"),
+    "kl_by_hand": ("04", "numeric", "answer_kl_by_hand"),
+    "vae_loss": ("04", "implementation", "vae_loss"),
+    "iwae_bound": ("04", "implementation", "iwae_from_log_weights"),
+    "cyclical_beta": ("05", "implementation", "cyclical_beta"),
+    "free_bits_kl": ("06", "implementation", "free_bits_kl"),
+    "active_units": ("06", "implementation", "active_units"),
+    "posterior_collapse_diagnosis": ("06", "choice+experiment", "answer_collapse_diagnosis"),
+    "beta_vae_loss": ("07", "implementation", "beta_vae_loss"),
+}
+
+IMPLEMENTATION_DRILLS = [d for d in drills.all_drills() if isinstance(d, ImplementationDrill)]
+CATALOGUE = [(d.id, m) for d in IMPLEMENTATION_DRILLS for m in d.mistakes]
+
+
+def test_registry_matches_the_drill_table():
+    registered = {d.id: (d.chapter, d.kind, d.answer_name) for d in drills.all_drills()}
+    assert registered == DRILL_TABLE
+
+
+@pytest.mark.parametrize("drill", drills.all_drills(), ids=lambda d: d.id)
+def test_every_drill_is_complete(drill):
+    assert drill.title and drill.prompt and drill.solution
+    assert 2 <= len(drill.hints) <= 3
+    assert drill.max_score > 0
+    assert drill.answer_name in drill.full_prompt() or drill.answer_name in str(
+        drills.prompt(drill.id)
+    )
+
+
+@pytest.mark.parametrize("drill", IMPLEMENTATION_DRILLS, ids=lambda d: d.id)
+def test_the_reference_passes_its_own_drill(drill):
+    result = drill.check(drill.reference())
+    assert result.passed, result.feedback
+
+
+def test_required_catalogue_entries_exist():
+    required = {
+        "kl_divergence": {
+            "missing_half",
+            "wrong_sign",
+            "missing_minus_one",
+            "log_var_as_log_sigma",
+            "log_var_as_sigma",
+            "sum_over_batch",
+            "mean_over_latent",
+            "missing_mu_squared",
+            "variance_squared",
+            "wrong_dim",
+            "detached",
+            "numpy_result",
+            "constant",
+        },
+        "reparameterize": {
+            "variance_as_sigma",
+            "log_var_as_sigma",
+            "returning_mu",
+            "torch_normal",
+            "detached",
+            "fixed_eps",
+            "uniform_eps",
+            "shared_eps",
+            "no_grad",
+        },
+    }
+    for drill_id, ids in required.items():
+        present = {m.id for m in drills.get_drill(drill_id).mistakes}
+        assert ids <= present, ids - present
+    for drill in IMPLEMENTATION_DRILLS:
+        assert len(drill.mistakes) >= 3, drill.id
+
+
+@pytest.mark.parametrize(("drill_id", "mistake"), CATALOGUE, ids=lambda v: getattr(v, "id", v))
+def test_each_catalogued_mistake_fails_with_its_message(drill_id, mistake):
+    result = drills.check(drill_id, mistake.implementation, record=False)
+    assert not result.passed
+    assert result.status == "failed"
+    assert result.feedback[0] == mistake.message, result.feedback
+
+
+@pytest.mark.parametrize(("drill_id", "mistake"), CATALOGUE, ids=lambda v: getattr(v, "id", v))
+def test_mistake_feedback_never_prints_a_tensor(drill_id, mistake):
+    result = drills.check(drill_id, mistake.implementation, record=False)
+    assert not any("tensor(" in line or "array(" in line for line in result.feedback)
+
+
+def test_catalogue_messages_are_distinct():
+    for drill in IMPLEMENTATION_DRILLS:
+        messages = [m.message for m in drill.mistakes]
+        assert len(set(messages)) == len(messages), drill.id
+
+
+# ----------------------------------------------------------------------------- correct code
+
+
+def _pm_dims(images):
+    return images.mean(dim=(1, 2, 3))
+
+
+def _pm_flatten(images):
+    return images.flatten(1).mean(dim=1)
+
+
+def _pm_sum_divide(images):
+    return images.sum(dim=(1, 2, 3)) / images[0].numel()
+
+
+class _MlpAutoencoder(nn.Module):
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, latent_dim)
+        )
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, 128), nn.ReLU(), nn.Linear(128, 784))
+
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, z):
+        return self.decoder(z).view(-1, 1, 28, 28)
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+
+class _ConvAutoencoder(nn.Module):
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 8, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(8, 16, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(16 * 7 * 7, latent_dim),
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, 16 * 7 * 7),
+            nn.ReLU(),
+            nn.Unflatten(1, (16, 7, 7)),
+            nn.ConvTranspose2d(16, 8, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(8, 1, 4, stride=2, padding=1),
+        )
+
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, z):
+        return self.decoder(z)
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+
+class _DropoutTanhAutoencoder(nn.Module):
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.enc1 = nn.Linear(784, 64)
+        self.drop = nn.Dropout(0.2)
+        self.enc2 = nn.Linear(64, latent_dim)
+        self.dec1 = nn.Linear(latent_dim, 64)
+        self.dec2 = nn.Linear(64, 784)
+
+    def encode(self, x):
+        return self.enc2(self.drop(torch.tanh(self.enc1(x.reshape(x.shape[0], -1)))))
+
+    def decode(self, z):
+        return self.dec2(torch.tanh(self.dec1(z))).reshape(z.shape[0], 1, 28, 28)
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+
+def _ts_solution(model, optimizer, x):
+    optimizer.zero_grad()
+    loss = F.binary_cross_entropy_with_logits(model(x), x, reduction="sum") / x.shape[0]
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _ts_log_sigmoid(model, optimizer, x):
+    model.zero_grad(set_to_none=True)
+    logits = model(x)
+    log_lik = x * F.logsigmoid(logits) + (1 - x) * F.logsigmoid(-logits)
+    loss = -log_lik.sum(dim=(1, 2, 3)).mean()
+    loss.backward()
+    optimizer.step()
+    return float(loss)
+
+
+def _ts_package(model, optimizer, x):
+    from vae_course.losses import bernoulli_log_likelihood
+
+    optimizer.zero_grad()
+    loss = -bernoulli_log_likelihood(model(x), x).mean()
+    loss.backward()
+    optimizer.step()
+    return loss.detach().item()
+
+
+def _rp_closed(mu, log_var):
+    return mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
+
+
+def _rp_distributions(mu, log_var):
+    return torch.distributions.Normal(mu, torch.sqrt(log_var.exp())).rsample()
+
+
+def _rp_explicit_device(mu, log_var):
+    eps = torch.randn(mu.shape, dtype=mu.dtype, device=mu.device)
+    return eps * (log_var / 2).exp() + mu
+
+
+def _kl_closed(mu, log_var):
+    return 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1).sum(dim=1)
+
+
+def _kl_distributions(mu, log_var):
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * log_var))
+    p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    return torch.distributions.kl_divergence(q, p).sum(dim=-1)
+
+
+def _kl_float64_loop(mu, log_var):
+    rows = []
+    for i in range(mu.shape[0]):
+        m, lv = mu[i].double(), log_var[i].double()
+        rows.append(-0.5 * torch.sum(1 + lv - m * m - torch.exp(lv)))
+    return torch.stack(rows).float()
+
+
+def _vl_solution(logits, x, mu, log_var):
+    batch = x.shape[0]
+    reconstruction = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / batch
+    kl = 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1).sum() / batch
+    return reconstruction + kl, reconstruction, kl
+
+
+def _vl_package(logits, x, mu, log_var):
+    from vae_course.losses import bernoulli_log_likelihood, kl_divergence
+
+    reconstruction = -bernoulli_log_likelihood(logits, x).mean()
+    kl = kl_divergence(mu, log_var).mean()
+    return reconstruction + kl, reconstruction, kl
+
+
+def _vl_log_sigmoid(logits, x, mu, log_var):
+    per_pixel = -(x * F.logsigmoid(logits) + (1 - x) * F.logsigmoid(-logits))
+    reconstruction = per_pixel.flatten(1).sum(dim=1).mean()
+    kl = (-0.5 * (1 + log_var - mu**2 - log_var.exp())).sum(dim=1).mean()
+    return reconstruction + kl, reconstruction, kl
+
+
+def _iw_logsumexp(log_w):
+    return torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])
+
+
+def _iw_max_shift(log_w):
+    m = log_w.max(dim=0, keepdim=True).values
+    return m.squeeze(0) + torch.log(torch.exp(log_w - m).mean(dim=0))
+
+
+def _iw_float64(log_w):
+    k = torch.tensor(float(log_w.shape[0]), dtype=torch.float64)
+    return (torch.logsumexp(log_w.double(), dim=0) - torch.log(k)).float()
+
+
+def _cb_formula(step, total_steps, n_cycles=4, ratio=0.5, beta_max=1.0):
+    period = total_steps / n_cycles
+    tau = (step % period) / period
+    return float(beta_max * min(1.0, tau / ratio))
+
+
+def _cb_integer_period(step, total_steps, n_cycles=4, ratio=0.5, beta_max=1.0):
+    period = total_steps // n_cycles
+    position = step - (step // period) * period
+    ramp = ratio * period
+    return beta_max if position >= ramp else beta_max * position / ramp
+
+
+def _cb_numpy(step, total_steps, n_cycles=4, ratio=0.5, beta_max=1.0):
+    schedule = np.full(total_steps, beta_max, dtype=np.float64)
+    period = total_steps / n_cycles
+    for c in range(n_cycles):
+        v, i = 0.0, 0
+        while v <= beta_max and int(i + c * period) < total_steps:
+            schedule[int(i + c * period)] = v
+            v += beta_max / (period * ratio)
+            i += 1
+    return schedule[step]
+
+
+def _fb_clamp(kl_per_dim, free_bits):
+    return kl_per_dim.mean(dim=0).clamp(min=free_bits).sum()
+
+
+def _fb_maximum(kl_per_dim, free_bits):
+    means = kl_per_dim.sum(dim=0) / kl_per_dim.shape[0]
+    return torch.maximum(means, torch.tensor(free_bits)).sum()
+
+
+def _fb_relu(kl_per_dim, free_bits):
+    return (F.relu(kl_per_dim.mean(dim=0) - free_bits) + free_bits).sum()
+
+
+def _au_var(mu, threshold=0.01):
+    return int((mu.var(dim=0) > threshold).sum())
+
+
+def _au_biased(mu, threshold=0.01):
+    centred = mu - mu.mean(dim=0, keepdim=True)
+    return int((centred.pow(2).mean(dim=0) > threshold).sum().item())
+
+
+def _au_numpy(mu, threshold=0.01):
+    return int(np.sum(np.var(mu.numpy(), axis=0, ddof=1) > threshold))
+
+
+def _bv_solution(logits, x, mu, log_var, beta):
+    batch = x.shape[0]
+    reconstruction = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / batch
+    kl = 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1).sum() / batch
+    return reconstruction + beta * kl
+
+
+def _bv_package(logits, x, mu, log_var, beta):
+    from vae_course.losses import vae_loss
+
+    return vae_loss(logits, x, mu, log_var, beta)[0]
+
+
+def _bv_per_example(logits, x, mu, log_var, beta):
+    rec = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=(1, 2, 3))
+    kl = -0.5 * (1 + log_var - mu.pow(2) - log_var.exp()).sum(dim=1)
+    return (rec + beta * kl).mean()
+
+
+CORRECT = {
+    "pixel_mean": [_pm_dims, _pm_flatten, _pm_sum_divide],
+    "autoencoder": [_MlpAutoencoder, _ConvAutoencoder, _DropoutTanhAutoencoder],
+    "ae_train_step": [_ts_solution, _ts_log_sigmoid, _ts_package],
+    "reparameterize": [_rp_closed, _rp_distributions, _rp_explicit_device],
+    "kl_divergence": [_kl_closed, _kl_distributions, _kl_float64_loop],
+    "vae_loss": [_vl_solution, _vl_package, _vl_log_sigmoid],
+    "iwae_bound": [_iw_logsumexp, _iw_max_shift, _iw_float64],
+    "cyclical_beta": [_cb_formula, _cb_integer_period, _cb_numpy],
+    "free_bits_kl": [_fb_clamp, _fb_maximum, _fb_relu],
+    "active_units": [_au_var, _au_biased, _au_numpy],
+    "beta_vae_loss": [_bv_solution, _bv_package, _bv_per_example],
+}
+
+
+def test_every_implementation_drill_has_three_correct_alternatives():
+    assert set(CORRECT) == {d.id for d in IMPLEMENTATION_DRILLS}
+    assert all(len(v) >= 3 for v in CORRECT.values())
+
+
+@pytest.mark.parametrize(
+    ("drill_id", "implementation"),
+    [(k, f) for k, fs in CORRECT.items() for f in fs],
+    ids=lambda v: getattr(v, "__name__", v),
+)
+def test_correct_alternatives_pass(drill_id, implementation):
+    result = drills.check(drill_id, implementation, record=False)
+    assert result.passed, result.feedback
+    assert result.score == result.max_score
+
+
+# ----------------------------------------------------------------------------- choice
+
+
+def test_choice_full_credit_and_explanations():
+    result = drills.check("log_var_rationale", {"a", "b", "d"})
+    assert result.passed and result.score == result.max_score
+    assert len(result.feedback) == 3
+
+
+@pytest.mark.parametrize("answer", ["a, b, d", "ABD", ["d", "b", "a"], ("a", "b", "d"), "a b d"])
+def test_choice_accepts_several_spellings(answer):
+    assert drills.check("log_var_rationale", answer, record=False).passed
+
+
+def test_choice_partial_credit_explains_wrong_choices_without_revealing_the_key():
+    drill = drills.get_drill("log_var_rationale")
+    result = drills.check("log_var_rationale", {"a", "b", "c"}, record=False)
+    assert result.status == "partial"
+    assert 0 < result.score < result.max_score
+    text = " ".join(result.feedback)
+    assert drill.options[2].explanation in text  # (c) chosen wrongly: explained
+    assert "(d)" not in text  # the missing one is not named
+    assert drill.options[3].explanation not in text
+    assert "1 correct option(s) are missing" in text
+
+
+def test_choice_as_many_wrong_as_right_scores_zero():
+    assert drills.check("log_var_rationale", {"a", "c"}, record=False).score == 0
+
+
+def test_choice_more_wrong_than_right_scores_zero():
+    result = drills.check("log_var_rationale", {"a", "c", "e"}, record=False)
+    assert result.status == "failed" and result.score == 0
+
+
+# ----------------------------------------------------------------------------- numeric
+
+
+def test_kl_zero_case():
+    assert drills.check("kl_zero_case", 0.0, record=False).passed
+    assert drills.check("kl_zero_case", torch.tensor(0.0), record=False).passed
+    wrong = drills.check("kl_zero_case", 10.0, record=False)
+    assert not wrong.passed and "−1" in wrong.feedback[0]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_kl_by_hand_is_checked_against_the_seeded_parameters(seed):
+    drill = drills.get_drill("kl_by_hand")
+    q = drills.question("kl_by_hand", seed=seed)
+    truth = drill.answer(q.params)
+    assert drills.check("kl_by_hand", round(truth, 4), seed=seed, record=False).passed
+    assert drills.check(q, round(truth, 4), record=False).passed  # the question carries the seed
+    assert not drills.check("kl_by_hand", truth + 0.5, seed=seed, record=False).passed
+
+
+def _reference_strings(value: float) -> set[str]:
+    return {f"{value:.4f}", f"{value:.3f}", f"{value:g}", f"{round(value, 4)}", repr(value)}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_numeric_feedback_never_contains_the_reference_value(seed):
+    drill = drills.get_drill("kl_by_hand")
+    truth = drill.answer(drill.params_for(seed))
+    wrong_answers = [truth * 2, -truth, truth + 0.02, truth + 3.7, truth / math.log(2), 0.0, 1e6]
+    for wrong in wrong_answers:
+        result = drills.check("kl_by_hand", wrong, seed=seed, record=False)
+        assert not result.passed
+        text = " ".join(result.feedback)
+        for shown in _reference_strings(truth):
+            assert shown not in text, (shown, text)
+
+
+def test_numeric_mistakes_are_recognised():
+    drill = drills.get_drill("kl_by_hand")
+    for seed in range(30):
+        params = drill.params_for(seed)
+        truth = drill.answer(params)
+        for mistake in drill.mistakes:
+            wrong = mistake.value(params)
+            if abs(wrong - truth) < 0.01:
+                continue
+            result = drills.check("kl_by_hand", wrong, seed=seed, record=False)
+            assert not result.passed
+            assert any(m.message in result.feedback for m in drill.mistakes), result.feedback
+
+
+def test_reparam_gradient_flow():
+    q = drills.question("reparam_gradient_flow", seed=3)
+    good = {"why": "b", "dz_dmu": 1.0, "dz_dsigma": q.eps}
+    assert drills.check(q, good, record=False).passed
+    swapped = drills.check(q, {"why": "b", "dz_dmu": q.eps, "dz_dsigma": 1.0}, record=False)
+    assert swapped.status == "partial" and swapped.score == 1
+    text = " ".join(swapped.feedback)
+    assert f"{q.eps:g}" not in text.replace(f"seed {q.seed}", "")
+    assert not drills.check(q, {"why": "d", "dz_dmu": 1.0, "dz_dsigma": q.eps}).passed
+
+
+# ----------------------------------------------------------------------------- experiments
+
+
+def _latent_results(conclusion, **changes):
+    measurements = {
+        2: {"reconstruction": 140.0, "kl": 6.5, "active_units": 2},
+        16: {"reconstruction": 90.0, "kl": 24.0, "active_units": 14},
+        64: {"reconstruction": 88.0, "kl": 26.0, "active_units": 21},
+    }
+    for size, row in changes.items():
+        measurements[int(size.strip("d"))].update(row)
+    return {"measurements": measurements, "conclusion": conclusion}
+
+
+def test_experiment_consistent_conclusion_passes():
+    assert drills.check("latent_dim_tradeoff", _latent_results({"c", "d", "e"})).passed
+
+
+def test_experiment_other_numbers_other_conclusion_also_passes():
+    answer = _latent_results(
+        {"b", "d"}, d16={"reconstruction": 85.0}, d64={"kl": 20.0, "active_units": 12}
+    )
+    assert drills.check("latent_dim_tradeoff", answer, record=False).passed
+
+
+def test_experiment_claim_not_supported_by_own_numbers_fails():
+    result = drills.check(
+        "latent_dim_tradeoff",
+        _latent_results({"c", "d", "e"}, d16={"reconstruction": 80.0}),
+        record=False,
+    )
+    assert not result.passed
+    assert any("(c) does not follow" in line and "16-D" in line for line in result.feedback)
+
+
+def test_experiment_supported_claim_missing_costs_points():
+    result = drills.check("latent_dim_tradeoff", _latent_results({"c", "e"}), record=False)
+    assert result.status == "partial"
+    assert any("support (d)" in line for line in result.feedback)
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"d64": {"kl": -3.0}}, "never negative"),
+        ({"d2": {"active_units": 5}}, "more active units"),
+        ({"d16": {"active_units": 2.5}}, "count"),
+        ({"d64": {"reconstruction": float("nan")}}, "finite"),
+        ({"d16": {"kl": 0.001, "active_units": 10}}, "too small"),
+        ({"d2": {"reconstruction": "low"}}, "string"),
+    ],
+)
+def test_experiment_insane_numbers_fail(changes, words):
+    result = drills.check("latent_dim_tradeoff", _latent_results({"c"}, **changes), record=False)
+    assert result.status == "failed" and result.score == 0
+    assert any(words in line for line in result.feedback), result.feedback
+
+
+def test_experiment_needs_the_three_sizes():
+    answer = _latent_results({"c"})
+    del answer["measurements"][16]
+    assert not drills.check("latent_dim_tradeoff", answer, record=False).passed
+    answer = _latent_results({"c"})
+    answer["measurements"][32] = {"reconstruction": 1.0, "kl": 1.0, "active_units": 1}
+    assert not drills.check("latent_dim_tradeoff", answer, record=False).passed
+
+
+def _diagnose(q):
+    au = sum(v > 0.01 for v in q.mu_variance)
+    diagnosis = "b" if au == 0 else ("c" if au <= 4 else "a")
+    return au, diagnosis
+
+
+def test_collapse_diagnosis_all_scenarios():
+    scenarios = set()
+    for seed in range(40):
+        q = drills.question("posterior_collapse_diagnosis", seed=seed)
+        au, diagnosis = _diagnose(q)
+        scenarios.add(diagnosis)
+        fixes = set() if diagnosis == "a" else {"a", "b", "c"}
+        answer = {"active_units": au, "diagnosis": diagnosis, "fixes": fixes}
+        assert drills.check(q, answer, record=False).passed
+        wrong_fixes = {"d", "e"} if fixes else {"a"}
+        partly = drills.check(q, {**answer, "fixes": wrong_fixes}, record=False)
+        assert partly.status == "partial" and partly.score == 3
+        wrong = "d" if diagnosis != "d" else "e"
+        assert drills.check(q, {**answer, "diagnosis": wrong}, record=False).score < 5
+    assert scenarios == {"a", "b", "c"}
+
+
+def test_collapse_diagnosis_points_out_inconsistent_counts():
+    for seed in range(40):
+        q = drills.question("posterior_collapse_diagnosis", seed=seed)
+        au, diagnosis = _diagnose(q)
+        if diagnosis == "b":
+            answer = {"active_units": 7, "diagnosis": "b", "fixes": {"a", "b", "c"}}
+            result = drills.check(q, answer, record=False)
+            assert result.score == 4
+            assert any("contradicts" in line for line in result.feedback)
+            return
+    pytest.fail("no collapse scenario in 40 seeds")
