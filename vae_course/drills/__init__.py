@@ -18,7 +18,7 @@ experiment (your measurements checked against your conclusion). ``check`` never 
 
 from __future__ import annotations
 
-from .api import check, hint, list_drills, progress, prompt, question, solution, use
+from .api import check, current_seeds, hint, list_drills, progress, prompt, question, solution, use
 from .choice import ChoiceDrill, Option
 from .core import (
     FAILED,
@@ -60,6 +60,7 @@ __all__ = [
     "Result",
     "all_drills",
     "check",
+    "current_seeds",
     "get_drill",
     "hint",
     "list",

@@ -18,6 +18,15 @@ _hints_shown: dict[str, int] = {}
 _current_seed: dict[str, int] = {}
 
 
+def current_seeds() -> dict[str, int]:
+    """The seed of the last :func:`question` asked for each seeded drill in this process.
+
+    The classroom grader reads it at the end of a run so a learner's seeded answers are
+    checked against the numbers they were given.
+    """
+    return dict(_current_seed)
+
+
 def _resolve_seed(drill: Drill, answer: Any, seed: Any) -> int | None:
     if not drill.seeded:
         return None

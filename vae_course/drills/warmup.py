@@ -60,7 +60,9 @@ def start() -> None:
         if _thread is None:
             if hasattr(os, "register_at_fork"):
                 os.register_at_fork(before=_finish_before_fork)
-            _thread = threading.Thread(target=_warm, name="vae-course-drills-warmup", daemon=True)
+            # Not a daemon: interpreter exit waits for it (at most a second or two) instead
+            # of tearing torch down under a running thread ("terminate called ...", exit 134).
+            _thread = threading.Thread(target=_warm, name="vae-course-drills-warmup", daemon=False)
             _thread.start()
 
 
