@@ -26,6 +26,7 @@ even half-pixel moves of the position change the image. Images are float32 in [0
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import torch
 
