@@ -1,0 +1,441 @@
+"""Pictures of what a (variational) autoencoder learned.
+
+Every plotting function returns the matplotlib ``Figure`` it drew (made with
+``plt.subplots``; nothing is shown or closed here: end the notebook cell with ``;`` or
+``plt.show()``). Each figure has a title, and labelled axes where axes mean something.
+
+Models follow the course interface (:mod:`vae_course.models`): ``encode(x)`` returns
+``(mu, log_var)`` for a VAE or a code ``z`` for an autoencoder, and ``decode(z)`` returns
+logits, shown as pixel probabilities ``sigmoid(logits)``. Conditional models (with a
+``num_classes`` attribute) take labels where a function has a ``labels``/``label`` argument.
+Images may be given as (N, C, H, W), (N, H, W) or one (H, W) image, on any device.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor, nn
+
+__all__ = [
+    "decode_probabilities",
+    "image_grid",
+    "interpolation_strip",
+    "latent_scatter",
+    "posterior_mean",
+    "prior_samples",
+    "rate_distortion",
+    "reconstructions",
+    "training_curves",
+    "traversal_grid",
+]
+
+_PAD = 2  # pixels between tiles
+_PAD_VALUE = 0.5  # grey separators show on black and on white digits
+_ENCODE_CHUNK = 2048
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _as_images(images: Any, name: str = "images") -> Tensor:
+    """Return images as a float tensor (N, C, H, W) on the CPU."""
+    if not isinstance(images, Tensor):
+        try:
+            images = torch.as_tensor(images)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise TypeError(
+                f"{name} must be a tensor of images, got {type(images).__name__}"
+            ) from error
+    images = images.detach()
+    if images.dim() == 2:
+        images = images[None, None]
+    elif images.dim() == 3:
+        images = images[:, None]
+    if images.dim() != 4 or images.shape[0] == 0:
+        raise ValueError(
+            f"{name} must be shaped (N, C, H, W), (N, H, W) or (H, W) with N >= 1; "
+            f"got {tuple(images.shape)}"
+        )
+    return images.float().cpu()
+
+
+def _check_model(model: Any) -> nn.Module:
+    if not isinstance(model, nn.Module) or not callable(getattr(model, "decode", None)):
+        raise TypeError(
+            "model must be a torch.nn.Module with encode(x) and decode(z) methods, "
+            f"got {type(model).__name__}"
+        )
+    return model
+
+
+def _device(model: nn.Module) -> torch.device:
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
+
+
+@contextlib.contextmanager
+def _evaluating(model: nn.Module) -> Iterator[None]:
+    """Eval mode and no gradients inside; the previous mode is restored afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def _labels_for(model: nn.Module, labels: Any, count: int) -> Tensor | None:
+    """Labels (count,) on the model's device for a conditional model, else None."""
+    if getattr(model, "num_classes", None) is None:
+        return None
+    if labels is None:
+        raise ValueError(
+            f"{type(model).__name__} is conditional (num_classes={model.num_classes}): "
+            "pass the labels of the images (labels=... or label=...)"
+        )
+    labels = torch.as_tensor(labels).long().reshape(-1)
+    if labels.numel() == 1:
+        labels = labels.expand(count)
+    if labels.numel() != count:
+        raise ValueError(f"got {labels.numel()} labels for {count} images")
+    return labels.to(_device(model))
+
+
+def posterior_mean(model: nn.Module, images: Any, labels: Any = None) -> Tensor:
+    """Deterministic codes (N, d) on the CPU: mu(x) of a VAE, z(x) of an autoencoder.
+
+    Encodes in chunks of 2048 under ``torch.no_grad()``; ``images`` (N, C, H, W).
+    """
+    model = _check_model(model)
+    images = _as_images(images)
+    y_all = _labels_for(model, labels, images.shape[0])
+    device = _device(model)
+    codes = []
+    with _evaluating(model):
+        for start in range(0, images.shape[0], _ENCODE_CHUNK):
+            x = images[start : start + _ENCODE_CHUNK].to(device)
+            if y_all is None:
+                out = model.encode(x)
+            else:
+                out = model.encode(x, y_all[start : start + _ENCODE_CHUNK])
+            mu = out[0] if isinstance(out, (tuple, list)) else out
+            codes.append(mu.reshape(mu.shape[0], -1).float().cpu())
+    return torch.cat(codes)
+
+
+def decode_probabilities(model: nn.Module, z: Tensor, labels: Any = None) -> Tensor:
+    """Pixel probabilities sigmoid(decode(z)), (N, C, H, W) on the CPU, for codes z (N, d)."""
+    model = _check_model(model)
+    z = torch.as_tensor(z, dtype=torch.float32)
+    if z.dim() == 1:
+        z = z[None]
+    y = _labels_for(model, labels, z.shape[0])
+    with _evaluating(model):
+        z = z.to(_device(model))
+        logits = model.decode(z) if y is None else model.decode(z, y)
+        return torch.sigmoid(logits).float().cpu()
+
+
+def _latent_dim(model: nn.Module, codes: Tensor | None = None) -> int:
+    d = getattr(model, "latent_dim", None)
+    if d is None and codes is not None:
+        d = codes.shape[1]
+    if d is None:
+        raise ValueError(f"{type(model).__name__} has no latent_dim attribute")
+    return int(d)
+
+
+def _tile(images: Tensor, nrow: int) -> Tensor:
+    """A (H', W', C) or (H', W') array of images tiled ``nrow`` per row."""
+    from torchvision.utils import make_grid
+
+    grid = make_grid(images.clamp(0, 1), nrow=nrow, padding=_PAD, pad_value=_PAD_VALUE)
+    if images.shape[1] == 1:
+        return grid[0]
+    return grid.permute(1, 2, 0)
+
+
+def _show_tiles(ax: Any, images: Tensor, nrow: int) -> None:
+    ax.imshow(_tile(images, nrow).numpy(), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+
+
+def _tile_centres(count: int, size: int) -> list[float]:
+    return [_PAD + i * (size + _PAD) + (size - 1) / 2 for i in range(count)]
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+# ----------------------------------------------------------------------------- image figures
+
+
+def image_grid(images: Any, nrow: int = 8, title: str = "Images") -> Figure:
+    """Show images (N, C, H, W) with values in [0, 1] as a grid of ``nrow`` per row."""
+    images = _as_images(images)
+    nrow = _positive_int(nrow, "nrow")
+    rows = -(-images.shape[0] // nrow)
+    columns = min(nrow, images.shape[0])
+    fig, ax = plt.subplots(figsize=(max(2.0, 0.7 * columns), max(1.2, 0.7 * rows + 0.4)))
+    _show_tiles(ax, images, nrow)
+    ax.set_axis_off()
+    ax.set_title(title)
+    return fig
+
+
+def reconstructions(model: nn.Module, images: Any, n: int = 8, labels: Any = None) -> Figure:
+    """Inputs (top row) and their reconstructions sigmoid(decode(mu(x))) (bottom row).
+
+    Uses the first ``n`` images (N, C, H, W); decoding the posterior mean is deterministic.
+    """
+    n = _positive_int(n, "n")
+    images = _as_images(images)[:n]
+    labels = None if labels is None else torch.as_tensor(labels).reshape(-1)[: images.shape[0]]
+    codes = posterior_mean(model, images, labels)
+    recon = decode_probabilities(model, codes, labels)
+    count = images.shape[0]
+    fig, ax = plt.subplots(figsize=(max(3.0, 0.8 * count), 2.2))
+    _show_tiles(ax, torch.cat([images, recon.reshape(images.shape)]), count)
+    size = images.shape[-2]
+    ax.set_yticks(_tile_centres(2, size), ["input", "reconstruction"])
+    ax.set_xticks([])
+    ax.set_title(f"Inputs vs reconstructions ({type(model).__name__}, decoded from the mean code)")
+    return fig
+
+
+def prior_samples(model: nn.Module, n: int = 64, seed: int = 0, nrow: int = 8) -> Figure:
+    """Decode ``n`` codes z ~ N(0, I) drawn with ``seed``: what the model generates.
+
+    For an autoencoder this shows what lies between its codes (often not digits). A
+    conditional model gets the labels 0, 1, ..., K-1, 0, ... in turn.
+    """
+    n = _positive_int(n, "n")
+    d = _latent_dim(_check_model(model))
+    z = torch.randn(n, d, generator=torch.Generator().manual_seed(seed))
+    num_classes = getattr(model, "num_classes", None)
+    labels = None if num_classes is None else torch.arange(n) % num_classes
+    samples = decode_probabilities(model, z, labels)
+    fig = image_grid(samples, nrow=min(nrow, n))
+    fig.axes[0].set_title(f"Samples from the prior z ~ N(0, I) ({type(model).__name__}, d={d})")
+    return fig
+
+
+def latent_scatter(
+    model: nn.Module, images: Any, labels: Any = None, method: str = "auto", max_points: int = 5000
+) -> Figure:
+    """Scatter the mean codes of ``images`` (N, C, H, W), coloured by ``labels`` (N,).
+
+    ``method``: ``"auto"`` (the codes themselves when d <= 2, else PCA), ``"pca"`` (first two
+    principal components of the codes, with their share of the variance) or ``"first"`` (the
+    first two latent dimensions). At most ``max_points`` points are drawn.
+    """
+    if method not in ("auto", "pca", "first"):
+        raise ValueError(f"method must be 'auto', 'pca' or 'first', got {method!r}")
+    images = _as_images(images)[:max_points]
+    label_tensor = None if labels is None else torch.as_tensor(labels).reshape(-1)[:max_points]
+    if label_tensor is not None and label_tensor.numel() != images.shape[0]:
+        raise ValueError(f"got {label_tensor.numel()} labels for {images.shape[0]} images")
+    codes = posterior_mean(model, images, label_tensor)
+    d = codes.shape[1]
+    if d == 1:
+        points = torch.cat([codes, torch.zeros_like(codes)], dim=1)
+        axis_names, how = ("z1", ""), "1-D latent"
+    elif d == 2 or method == "first":
+        points = codes[:, :2]
+        axis_names = ("z1", "z2")
+        how = "d=2" if d == 2 else f"first two of d={d} dimensions"
+    else:
+        centred = codes - codes.mean(0)
+        _, singular, vh = torch.linalg.svd(centred, full_matrices=False)
+        points = centred @ vh[:2].T
+        share = singular.pow(2) / singular.pow(2).sum().clamp_min(1e-12)
+        axis_names = (f"PC1 ({share[0]:.0%} of variance)", f"PC2 ({share[1]:.0%} of variance)")
+        how = f"first two principal components of d={d}"
+    fig, ax = plt.subplots(figsize=(5.5, 4.8))
+    if label_tensor is None:
+        ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.6)
+    else:
+        classes = torch.unique(label_tensor).tolist()
+        cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+        for i, value in enumerate(classes):
+            chosen = label_tensor == value
+            ax.scatter(
+                points[chosen, 0], points[chosen, 1], s=4, alpha=0.6,
+                color=cmap(i % cmap.N), label=str(value),
+            )  # fmt: skip
+        if len(classes) <= 20:
+            ax.legend(title="label", markerscale=3, fontsize="small", loc="best")
+    ax.set_xlabel(axis_names[0])
+    ax.set_ylabel(axis_names[1] or "")
+    ax.set_title(f"Mean codes of {images.shape[0]} images ({how})")
+    return fig
+
+
+def interpolation_strip(
+    model: nn.Module, x_a: Any, x_b: Any, steps: int = 10, label: Any = None
+) -> Figure:
+    """Decode codes on the straight line from mu(x_a) to mu(x_b): z_t = (1-t) z_a + t z_b.
+
+    ``x_a``, ``x_b``: one image each ((C, H, W), (H, W) or (1, C, H, W)); ``steps`` >= 2 values
+    of t from 0 to 1. The inputs are shown at both ends for comparison.
+    """
+    steps = _positive_int(steps, "steps")
+    if steps < 2:
+        raise ValueError("steps must be at least 2 (the two end points)")
+    ends = torch.cat([_as_single(x_a, "x_a"), _as_single(x_b, "x_b")])
+    z = posterior_mean(model, ends, label)
+    t = torch.linspace(0, 1, steps)[:, None]
+    path = (1 - t) * z[0] + t * z[1]
+    decoded = decode_probabilities(model, path, label)
+    strip = torch.cat([ends[:1], decoded.reshape(steps, *ends.shape[1:]), ends[1:]])
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.8 * (steps + 2)), 1.9))
+    _show_tiles(ax, strip, steps + 2)
+    names = ["x_a"] + [f"{v:.2f}" for v in t.flatten().tolist()] + ["x_b"]
+    ax.set_xticks(_tile_centres(steps + 2, ends.shape[-1]), names, fontsize="small")
+    ax.set_yticks([])
+    ax.set_xlabel("interpolation weight t (inputs at both ends)")
+    ax.set_title(f"Latent interpolation ({type(model).__name__}): decode((1-t) z_a + t z_b)")
+    return fig
+
+
+def _as_single(x: Any, name: str) -> Tensor:
+    """One image as (1, C, H, W) from (C, H, W), (H, W) or (1, C, H, W)."""
+    x = torch.as_tensor(x) if not isinstance(x, Tensor) else x
+    if x.dim() == 3 and x.shape[0] in (1, 3):
+        x = x[None]
+    images = _as_images(x, name)
+    if images.shape[0] != 1:
+        raise ValueError(f"{name} must be one image, got shape {tuple(x.shape)}")
+    return images
+
+
+def traversal_grid(
+    model: nn.Module,
+    x: Any = None,
+    dims: Sequence[int] | None = None,
+    span: float = 3.0,
+    steps: int = 9,
+    label: Any = None,
+) -> Figure:
+    """Latent traversals: row j decodes the base code with dimension ``dims[j]`` set to values
+    from -span to +span (``steps`` columns), all other dimensions fixed.
+
+    The base code is mu(x) for an image ``x``, or 0 (the prior mean) when ``x`` is None.
+    ``dims`` defaults to all dimensions, or the first 10 when d > 10.
+    """
+    model = _check_model(model)
+    steps = _positive_int(steps, "steps")
+    if x is None:
+        base = torch.zeros(_latent_dim(model))
+        origin = "the prior mean 0"
+    else:
+        base = posterior_mean(model, _as_single(x, "x"), label)[0]
+        origin = "mu(x)"
+    d = base.numel()
+    if dims is None:
+        dims = list(range(min(d, 10)))
+        note = "" if d <= 10 else f", first 10 of {d} dims"
+    else:
+        dims = [int(j) for j in dims]
+        note = ""
+        if not dims or any(j < 0 or j >= d for j in dims):
+            raise ValueError(f"dims must be a non-empty list of dimensions in 0..{d - 1}")
+    values = torch.linspace(-float(span), float(span), steps)
+    codes = base.repeat(len(dims) * steps, 1)
+    for row, j in enumerate(dims):
+        codes[row * steps : (row + 1) * steps, j] = values
+    decoded = decode_probabilities(model, codes, label)
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.75 * steps), max(1.8, 0.75 * len(dims) + 0.6)))
+    _show_tiles(ax, decoded, steps)
+    height, width = decoded.shape[-2], decoded.shape[-1]
+    ax.set_yticks(_tile_centres(len(dims), height), [f"z{j + 1}" for j in dims])
+    ax.set_xticks(
+        _tile_centres(steps, width), [f"{v:.1f}" for v in values.tolist()], fontsize="small"
+    )
+    ax.set_xlabel("value of the varied latent dimension")
+    ax.set_ylabel("varied dimension")
+    ax.set_title(f"Latent traversals around {origin} ({type(model).__name__}{note})")
+    return fig
+
+
+# ----------------------------------------------------------------------------- curves
+
+
+def training_curves(history: Any, title: str | None = None) -> Figure:
+    """Reconstruction and KL (nats per example; train solid, test dashed) against the epoch,
+    with the KL weight β on a second y axis. ``history`` is a :class:`vae_course.train.History`.
+    """
+    try:
+        epochs = history["epoch"]
+    except (KeyError, TypeError) as error:
+        raise TypeError(
+            "training_curves needs the History returned by vae_course.train.fit"
+        ) from error
+    if not epochs:
+        raise ValueError("the history has no epochs to plot")
+    fig, ax = plt.subplots(figsize=(7.0, 4.0))
+    styles = {"train": "-", "test": "--"}
+    for metric, colour in (("reconstruction", "tab:blue"), ("kl", "tab:orange")):
+        for split, style in styles.items():
+            values = history[f"{split}_{metric}"]
+            if all(v is None for v in values):
+                continue
+            name = "reconstruction" if metric == "reconstruction" else "KL"
+            ax.plot(epochs, values, style, color=colour, marker=".", label=f"{split} {name}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("nats per example")
+    handles, names = ax.get_legend_handles_labels()
+    betas = history["beta"]
+    if any(b is not None for b in betas):
+        twin = ax.twinx()
+        twin.plot(epochs, betas, ":", color="tab:grey", marker="s", markersize=3, label="β")
+        twin.set_ylabel("β (KL weight, mean over the epoch)")
+        twin.set_ylim(bottom=0)
+        more_handles, more_names = twin.get_legend_handles_labels()
+        handles, names = handles + more_handles, names + more_names
+    ax.legend(handles, names, loc="upper right", fontsize="small")
+    model = getattr(history, "info", {}).get("model", "model")
+    ax.set_title(title or f"Training curves of the {model}")
+    return fig
+
+
+def rate_distortion(
+    points: Sequence[Sequence[Any]], title: str = "Rate–distortion plane"
+) -> Figure:
+    """Place models on the rate–distortion plane: ``points`` is a list of
+    (rate, distortion, label) with rate = KL(q(z|x) || p(z)) and distortion = -log p(x|z),
+    both in nats per example. Dotted diagonals mark equal negative ELBO = rate + distortion.
+    """
+    try:
+        parsed = [(float(r), float(d), str(name)) for r, d, name in points]
+    except (TypeError, ValueError) as error:
+        raise ValueError("points must be a list of (rate, distortion, label) triples") from error
+    if not parsed:
+        raise ValueError("points is empty: give at least one (rate, distortion, label)")
+    fig, ax = plt.subplots(figsize=(6.0, 4.5))
+    rates = [p[0] for p in parsed]
+    distortions = [p[1] for p in parsed]
+    for rate, distortion, name in parsed:
+        ax.scatter([rate], [distortion], s=40, zorder=3)
+        ax.annotate(name, (rate, distortion), textcoords="offset points", xytext=(5, 5))
+    low = min(r + d for r, d in zip(rates, distortions, strict=True))
+    high = max(r + d for r, d in zip(rates, distortions, strict=True))
+    x_max = max(rates) * 1.15 + 1.0
+    for level in torch.linspace(low, high, 3 if high > low else 1).tolist():
+        ax.plot([0, x_max], [level, level - x_max], ":", color="tab:grey", linewidth=0.8)
+    ax.set_xlim(0, x_max)
+    span = max(distortions) - min(distortions)
+    ax.set_ylim(min(distortions) - 0.1 * span - 1, max(distortions) + 0.1 * span + 1)
+    ax.set_xlabel("rate: KL(q(z|x) ‖ p(z)) (nats)")
+    ax.set_ylabel("distortion: −log p(x|z) (nats)")
+    ax.set_title(f"{title} (dotted: equal −ELBO = rate + distortion)")
+    return fig

@@ -1,0 +1,212 @@
+"""Interactive explorers for JupyterLab (ipywidgets 8); import this module only where used.
+
+Each function returns an ``ipywidgets.VBox``: put it last in a cell to display it. The
+picture is an ``ipywidgets.Image`` holding PNG bytes, re-rendered (without matplotlib) when
+a slider moves. The boxes expose their parts for scripting and tests: ``box.sliders`` (the
+sliders, in order), ``box.image`` (the Image widget) and ``box.render()`` (re-draw now);
+setting ``slider.value`` from Python updates ``box.image.value`` immediately.
+
+The rendering itself is plain functions: :func:`images_to_png` and :func:`decode_to_png`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import ipywidgets as widgets
+import torch
+from torch import Tensor, nn
+
+from vae_course.plots import decode_probabilities, posterior_mean
+
+__all__ = [
+    "beta_slider",
+    "decode_to_png",
+    "images_to_png",
+    "latent_explorer",
+    "traversal_sliders",
+]
+
+_PAD = 2
+
+
+def images_to_png(images: Tensor, nrow: int = 8, scale: int = 4) -> bytes:
+    """PNG bytes of images (N, C, H, W) in [0, 1] tiled ``nrow`` per row, each pixel drawn as a
+    ``scale`` x ``scale`` block (nearest neighbour, so digits stay crisp)."""
+    from PIL import Image
+    from torchvision.utils import make_grid
+
+    images = torch.as_tensor(images).detach().float().cpu()
+    if images.dim() == 3:
+        images = images[:, None]
+    grid = make_grid(images.clamp(0, 1), nrow=max(1, nrow), padding=_PAD, pad_value=0.5)
+    pixels = (grid * 255).round().to(torch.uint8)
+    if images.shape[1] == 1:
+        picture = Image.fromarray(pixels[0].numpy(), mode="L")
+    else:
+        picture = Image.fromarray(pixels.permute(1, 2, 0).contiguous().numpy(), mode="RGB")
+    if scale > 1:
+        picture = picture.resize(
+            (picture.width * scale, picture.height * scale), Image.Resampling.NEAREST
+        )
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def decode_to_png(model: nn.Module, z: Any, scale: int = 6, label: Any = None) -> bytes:
+    """PNG bytes of sigmoid(decode(z)) for one code z (d,) or several (N, d) side by side."""
+    z = torch.as_tensor(z, dtype=torch.float32)
+    if z.dim() == 1:
+        z = z[None]
+    images = decode_probabilities(model, z, label)
+    return images_to_png(images, nrow=z.shape[0], scale=scale)
+
+
+def _latent_dim(model: nn.Module) -> int:
+    d = getattr(model, "latent_dim", None)
+    if not isinstance(model, nn.Module) or d is None:
+        raise TypeError(
+            f"expected a course model with a latent_dim attribute, got {type(model).__name__}"
+        )
+    return int(d)
+
+
+def _slider(name: str, value: float, span: float) -> widgets.FloatSlider:
+    return widgets.FloatSlider(
+        value=float(max(-span, min(span, value))),
+        min=-span,
+        max=span,
+        step=span / 50,
+        description=name,
+        continuous_update=True,
+        readout_format=".2f",
+        layout=widgets.Layout(width="320px"),
+    )
+
+
+def _box(
+    children: Sequence[widgets.Widget],
+    sliders: list[widgets.FloatSlider],
+    image: widgets.Image,
+    render: Any,
+) -> widgets.VBox:
+    box = widgets.VBox(list(children))
+    box.sliders = sliders
+    box.image = image
+    box.render = render
+    for slider in sliders:
+        slider.observe(lambda _change: render(), names="value")
+    render()
+    return box
+
+
+def latent_explorer(
+    model: nn.Module, span: float = 3.0, scale: int = 8, label: Any = None
+) -> widgets.VBox:
+    """Two sliders (z1, z2) over [-span, span] and the decoding of z = (z1, z2).
+
+    Only for models with a 2-D latent space (use :func:`traversal_sliders` otherwise).
+    Moving a slider re-renders sigmoid(decode(z)).
+    """
+    d = _latent_dim(model)
+    if d != 2:
+        raise ValueError(
+            f"latent_explorer needs a 2-D latent space; this model has latent_dim={d}. "
+            "Use traversal_sliders(model) to move each of its dimensions instead."
+        )
+    sliders = [_slider("z1", 0.0, span), _slider("z2", 0.0, span)]
+    image = widgets.Image(format="png")
+
+    def render() -> None:
+        image.value = decode_to_png(model, [s.value for s in sliders], scale, label)
+
+    title = widgets.HTML(f"<b>Decoding of z = (z1, z2)</b> ({type(model).__name__})")
+    return _box([title, widgets.HBox([widgets.VBox(sliders), image])], sliders, image, render)
+
+
+def traversal_sliders(
+    model: nn.Module, x: Any = None, span: float = 3.0, scale: int = 8, label: Any = None
+) -> widgets.VBox:
+    """One slider per latent dimension, starting at mu(x) (or 0 when ``x`` is None).
+
+    The image shows sigmoid(decode(z)) for the slider values; "reset" returns to the start.
+    ``x`` is one image ((C, H, W), (H, W) or (1, C, H, W)).
+    """
+    d = _latent_dim(model)
+    if x is None:
+        start = torch.zeros(d)
+    else:
+        single = torch.as_tensor(x)
+        if single.dim() < 4:
+            single = single.reshape(1, *([1] * (3 - single.dim())), *single.shape)
+        start = posterior_mean(model, single[:1], label)[0]
+    sliders = [_slider(f"z{j + 1}", float(v), span) for j, v in enumerate(start.tolist())]
+    image = widgets.Image(format="png")
+
+    def render() -> None:
+        image.value = decode_to_png(model, [s.value for s in sliders], scale, label)
+
+    reset = widgets.Button(description="reset", tooltip="back to the starting code")
+
+    def on_reset(_button: Any) -> None:
+        for slider, value in zip(sliders, start.tolist(), strict=True):
+            slider.value = float(max(-span, min(span, value)))
+
+    reset.on_click(on_reset)
+    origin = "mu(x)" if x is not None else "0"
+    title = widgets.HTML(
+        f"<b>Move one latent dimension at a time</b> (start: {origin}; {type(model).__name__})"
+    )
+    columns = [widgets.VBox(sliders[i : i + 10]) for i in range(0, d, 10)]
+    body = widgets.HBox([*columns, widgets.VBox([image, reset])])
+    return _box([title, body], sliders, image, render)
+
+
+def beta_slider(
+    models: Mapping[float, nn.Module], images: Any = None, n: int = 8, seed: int = 0, scale: int = 3
+) -> widgets.VBox:
+    """Compare models trained with different β: a slider over the β values (the keys of
+    ``models``) shows, for the chosen model, reconstructions of the first ``n`` ``images``
+    (top: inputs, middle: reconstructions) and ``n`` samples from the prior (bottom).
+    """
+    if not isinstance(models, Mapping) or not models:
+        raise ValueError("models must be a non-empty dict {beta: trained model}")
+    betas = sorted(models)
+    inputs = None
+    if images is not None:
+        inputs = torch.as_tensor(images).detach().float().cpu()[:n]
+        if inputs.dim() == 3:
+            inputs = inputs[:, None]
+    noise = torch.randn(
+        n, _latent_dim(models[betas[0]]), generator=torch.Generator().manual_seed(seed)
+    )
+    rendered: dict[float, bytes] = {}
+    slider = widgets.SelectionSlider(
+        options=[(f"{b:g}", b) for b in betas], value=betas[0], description="β",
+        continuous_update=True,
+    )  # fmt: skip
+    image = widgets.Image(format="png")
+
+    def picture(beta: float) -> bytes:
+        if beta not in rendered:
+            model = models[beta]
+            rows = []
+            if inputs is not None:
+                recon = decode_probabilities(model, posterior_mean(model, inputs))
+                rows += [inputs, recon.reshape(inputs.shape)]
+            samples = decode_probabilities(model, noise)
+            if rows and samples.shape[1:] != rows[0].shape[1:]:
+                samples = samples.reshape(n, *rows[0].shape[1:])
+            rows.append(samples)
+            rendered[beta] = images_to_png(torch.cat(rows), nrow=n, scale=scale)
+        return rendered[beta]
+
+    def render() -> None:
+        image.value = picture(slider.value)
+
+    what = "inputs, reconstructions and prior samples" if inputs is not None else "prior samples"
+    title = widgets.HTML(f"<b>Effect of β</b>: {what} (rows, top to bottom)")
+    return _box([title, slider, image], [slider], image, render)
