@@ -47,7 +47,7 @@ FAST_MAX = {"train": 1000, "test": 500}
 SHAPES_SIZES = {"train": 10_000, "test": 2_000}
 SHAPES_SEEDS = {"train": 0, "test": 1}
 DOWNLOAD_TIMEOUT_S = 5.0
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 _SPLIT_SEED = 0
 
 _TORCHVISION = {  # name -> (torchvision class name, folder under root)
@@ -149,14 +149,15 @@ def load_dataset(
 
 
 def stratified_indices(labels: torch.Tensor, n: int, seed: int = _SPLIT_SEED) -> torch.Tensor:
-    """Indices of at most ``n`` examples with every label represented equally (sorted).
+    """Indices of at most ``n`` examples with every label represented equally.
 
     Examples are drawn per label with a seeded permutation, never by slicing, because a
-    source may be sorted by label.
+    source may be sorted by label; the result is in a seeded random order (so the first
+    few examples show every label).
     """
     labels = torch.as_tensor(labels)
     if n >= len(labels):
-        return torch.arange(len(labels))
+        return torch.arange(len(labels))  # keep the data set's own (already mixed) order
     classes = torch.unique(labels)
     per_class = max(1, n // len(classes))
     generator = torch.Generator().manual_seed(seed)
@@ -164,7 +165,8 @@ def stratified_indices(labels: torch.Tensor, n: int, seed: int = _SPLIT_SEED) ->
     for c in classes:
         members = torch.nonzero(labels == c).flatten()
         chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
-    return torch.sort(torch.cat(chosen)).values
+    chosen = torch.cat(chosen)
+    return chosen[torch.randperm(len(chosen), generator=generator)]
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -339,7 +341,8 @@ def _embedded_split(split: str) -> tuple[torch.Tensor, torch.Tensor]:
                     EMBEDDED_TRAIN_PER_CLASS : EMBEDDED_TRAIN_PER_CLASS + EMBEDDED_TEST_PER_CLASS
                 ]
             )
-    index = np.sort(np.concatenate(chosen))
+    # shuffled (seeded), so that images[:n] shows every digit, not n zeros
+    index = generator.permutation(np.concatenate(chosen))
     images = torch.from_numpy(pixels[index].reshape(-1, 1, 28, 28).copy())
     return images, torch.from_numpy(labels[index])
 
@@ -352,8 +355,11 @@ def _read_cache(path: Path) -> dict | None:
         return None
     try:
         data = torch.load(path, weights_only=True)
-        if not isinstance(data, dict) or data.get("format") != _CACHE_FORMAT:
+        if not isinstance(data, dict):
             raise ValueError("unknown cache format")
+        if data.get("format") != _CACHE_FORMAT:  # written by an older version: rebuild quietly
+            path.unlink()
+            return None
         if hashlib.sha1(data["images"].numpy().tobytes()).hexdigest() != data["sha1"]:
             raise ValueError("checksum mismatch")
         return data
