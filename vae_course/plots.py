@@ -14,7 +14,8 @@ Images may be given as (N, C, H, W), (N, H, W) or one (H, W) image, on any devic
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -22,9 +23,14 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from vae_course.toys import LinearGaussianToy, single_sample_gradients
+
 __all__ = [
     "decode_probabilities",
+    "elbo_gap",
+    "gradient_estimates",
     "image_grid",
+    "image_rows",
     "interpolation_strip",
     "latent_scatter",
     "posterior_mean",
@@ -188,6 +194,42 @@ def image_grid(images: Any, nrow: int = 8, title: str = "Images") -> Figure:
     fig, ax = plt.subplots(figsize=(max(2.0, 0.7 * columns), max(1.2, 0.7 * rows + 0.4)))
     _show_tiles(ax, images, nrow)
     ax.set_axis_off()
+    ax.set_title(title)
+    return fig
+
+
+def image_rows(rows: Mapping[str, Any], title: str = "Image rows") -> Figure:
+    """Show several rows of images, each labelled on the left with its key.
+
+    ``rows`` maps a label to images (n, C, H, W) with values in [0, 1] (n may differ between
+    rows; shorter rows end in grey blanks). All rows must share C, H and W. Rows are drawn
+    top to bottom in the order of the mapping, e.g.
+    ``image_rows({"input": x, "decode(μ)": x_hat}, title="...")``.
+    """
+    if not isinstance(rows, Mapping):
+        raise TypeError(
+            "rows must be a dict {row label: images (n, C, H, W)}, got " + type(rows).__name__
+        )
+    if not rows:
+        raise ValueError("rows is empty: give at least one {label: images} entry")
+    tensors = {str(name): _as_images(images, f"rows[{name!r}]") for name, images in rows.items()}
+    shapes = {tuple(t.shape[1:]) for t in tensors.values()}
+    if len(shapes) > 1:
+        found = ", ".join(f"{name!r}: {tuple(t.shape[1:])}" for name, t in tensors.items())
+        raise ValueError(f"every row needs images of the same (C, H, W); got {found}")
+    columns = max(t.shape[0] for t in tensors.values())
+    padded = []
+    for images in tensors.values():
+        blanks = images.new_full((columns - images.shape[0], *images.shape[1:]), _PAD_VALUE)
+        padded.append(torch.cat([images, blanks]))
+    fig, ax = plt.subplots(
+        figsize=(max(3.0, 0.75 * columns + 1.5), max(1.5, 0.75 * len(tensors) + 0.6)),
+        layout="constrained",
+    )
+    _show_tiles(ax, torch.cat(padded), columns)
+    ax.set_yticks(_tile_centres(len(tensors), padded[0].shape[-2]), list(tensors))
+    ax.set_xticks([])
+    ax.tick_params(axis="y", length=0)
     ax.set_title(title)
     return fig
 
@@ -438,4 +480,96 @@ def rate_distortion(
     ax.set_xlabel("rate: KL(q(z|x) ‖ p(z)) (nats)")
     ax.set_ylabel("distortion: −log p(x|z) (nats)")
     ax.set_title(f"{title} (dotted: equal −ELBO = rate + distortion)")
+    return fig
+
+
+# ----------------------------------------------------------------------------- teaching toys
+
+
+def _finite_float(value: Any, name: str, positive: bool = False) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}") from error
+    if not math.isfinite(number) or (positive and number <= 0):
+        kind = "a positive finite number" if positive else "a finite number"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+    return number
+
+
+def gradient_estimates(
+    mu: float = 1.0, sigma: float = 1.0, n: int = 4000, seed: int = 1, title: str | None = None
+) -> Figure:
+    """Histograms of ``n`` single-sample estimates of d/dμ E[z²], z ~ N(μ, σ²), by the score
+    function (left) and by reparameterisation (right), on a shared x axis, with the exact
+    gradient 2μ marked and each estimator's measured variance in its panel title.
+
+    The estimators are those of :func:`single_sample_gradients` (variances
+    μ⁴/σ² + 14μ² + 15σ² and 4σ²); the noise ε ~ N(0, 1) is drawn in float64 with ``seed``.
+    """
+    mu = _finite_float(mu, "mu")
+    sigma = _finite_float(sigma, "sigma", positive=True)
+    n = _positive_int(n, "n")
+    eps = torch.randn(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    estimates = single_sample_gradients(mu, sigma, eps)
+    low, high = torch.quantile(
+        torch.cat(list(estimates.values())), torch.tensor([0.01, 0.99], dtype=torch.float64)
+    ).tolist()
+    bins = torch.linspace(min(low, 2 * mu - 1), max(high, 2 * mu + 1), 81).numpy()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharex=True, layout="constrained")
+    colours = ["tab:blue", "tab:orange"]
+    for ax, (name, g), colour in zip(axes, estimates.items(), colours, strict=True):
+        ax.hist(g.numpy(), bins=bins, color=colour)
+        ax.axvline(2 * mu, color="black", label=f"exact 2μ = {2 * mu:.2f}")
+        ax.set(
+            title=f"{name}: variance {g.var().item():.3g}",
+            xlabel="single-sample estimate",
+            ylabel="count",
+        )
+        ax.legend(fontsize="small")
+    fig.suptitle(
+        title or f"Gradient estimates of d/dμ E[z²] for μ = {mu:.2f}, σ = {sigma:.2f} (same x axis)"
+    )
+    return fig
+
+
+def elbo_gap(
+    m: float = 0.0,
+    sigma: float = 1.0,
+    toy: LinearGaussianToy | None = None,
+    title: str | None = None,
+) -> Figure:
+    """The ELBO gap in the exact toy model (:class:`LinearGaussianToy`, default x = 1.5,
+    s² = 0.25) for q(z | x) = N(m, σ²).
+
+    Left: the densities of the prior p(z), the exact posterior p(z | x) and q. Right: bars
+    of log p(x), ELBO(m, σ²) and the gap log p(x) − ELBO = KL(q ‖ p(z | x)) ≥ 0, in nats.
+    """
+    toy = LinearGaussianToy() if toy is None else toy
+    if not isinstance(toy, LinearGaussianToy):
+        raise TypeError(f"toy must be a LinearGaussianToy, got {type(toy).__name__}")
+    m = _finite_float(m, "m")
+    sigma = _finite_float(sigma, "sigma", positive=True)
+    elbo = toy.elbo(m, sigma**2).item()
+    gap = toy.log_evidence - elbo
+    centre = toy.posterior_mean
+    z = torch.linspace(min(-3.0, m - 3 * sigma), max(centre + 3.0, m + 3 * sigma), 400)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    densities = {
+        "prior p(z)": (0.0, 1.0),
+        "posterior p(z|x)": (centre, math.sqrt(toy.posterior_var)),
+        "your q(z|x)": (m, sigma),
+    }
+    for name, (mean, std) in densities.items():
+        left.plot(z, torch.distributions.Normal(mean, std).log_prob(z).exp(), label=name)
+    left.set(title=f"Densities of the toy model (x = {toy.x:g})", xlabel="z", ylabel="density")
+    left.legend(fontsize="small")
+    right.bar(
+        ["log p(x)", "ELBO", "gap = KL(q || p(z|x))"],
+        [toy.log_evidence, elbo, gap],
+        color=["black", "tab:blue", "tab:red"],
+    )
+    right.axhline(0, color="grey", linewidth=0.8)
+    right.set(title=f"ELBO {elbo:.3f}, gap {gap:.3f} nats", ylabel="nats")
+    fig.suptitle(title or f"ELBO gap for q = N({m:.2f}, {sigma:.2f}²): the gap is KL(q ‖ p(z|x))")
     return fig

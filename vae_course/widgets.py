@@ -7,6 +7,8 @@ sliders, in order), ``box.image`` (the Image widget) and ``box.render()`` (re-dr
 setting ``slider.value`` from Python updates ``box.image.value`` immediately.
 
 The rendering itself is plain functions: :func:`images_to_png` and :func:`decode_to_png`.
+The teaching explorers (:func:`gradient_estimator_explorer`, :func:`elbo_gap_explorer`) draw
+a figure from :mod:`vae_course.plots` and show it as PNG bytes (:func:`figure_to_png`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ import ipywidgets as widgets
 import torch
 from torch import Tensor, nn
 
+from vae_course import plots, toys
 from vae_course.plots import decode_probabilities, posterior_mean
 
 __all__ = [
     "beta_slider",
     "decode_to_png",
+    "elbo_gap_explorer",
+    "figure_to_png",
+    "gradient_estimator_explorer",
     "images_to_png",
     "latent_explorer",
     "traversal_sliders",
@@ -210,3 +216,90 @@ def beta_slider(
     what = "inputs, reconstructions and prior samples" if inputs is not None else "prior samples"
     title = widgets.HTML(f"<b>Effect of β</b>: {what} (rows, top to bottom)")
     return _box([title, slider, image], [slider], image, render)
+
+
+# ----------------------------------------------------------------------------- teaching explorers
+
+
+def figure_to_png(figure: Any, dpi: int = 80) -> bytes:
+    """PNG bytes of a matplotlib Figure; the figure is closed afterwards (so a notebook does
+    not also show it as a static picture)."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    try:
+        figure.savefig(buffer, format="png", dpi=dpi)
+    finally:
+        plt.close(figure)
+    return buffer.getvalue()
+
+
+def _parameter_slider(
+    name: str, value: float, low: float, high: float, step: float
+) -> widgets.FloatSlider:
+    return widgets.FloatSlider(
+        value=float(min(high, max(low, value))),
+        min=low,
+        max=high,
+        step=step,
+        description=name,
+        continuous_update=False,
+        readout_format=".2f",
+        layout=widgets.Layout(width="360px"),
+    )
+
+
+def gradient_estimator_explorer(
+    mu: float = 1.0, sigma: float = 1.0, n: int = 4000, seed: int = 1, title: str | None = None
+) -> widgets.VBox:
+    """Sliders for μ (in [-2, 2]) and σ (log scale, about 0.03 to 3) over the histograms of
+    :func:`vae_course.plots.gradient_estimates`: single-sample estimates of d/dμ E[z²],
+    z ~ N(μ, σ²), by the score function (variance μ⁴/σ² + 14μ² + 15σ²) and by
+    reparameterisation (variance 4σ²). ``title`` replaces the figure's default title.
+    """
+    mu_slider = _parameter_slider("μ", mu, -2.0, 2.0, 0.1)
+    sigma_slider = widgets.FloatLogSlider(
+        value=float(min(10**0.5, max(10**-1.5, sigma))),
+        base=10,
+        min=-1.5,
+        max=0.5,
+        step=0.05,
+        description="σ",
+        continuous_update=False,
+        readout_format=".3f",
+        layout=widgets.Layout(width="360px"),
+    )
+    sliders = [mu_slider, sigma_slider]
+    image = widgets.Image(format="png")
+
+    def render() -> None:
+        figure = plots.gradient_estimates(mu_slider.value, sigma_slider.value, n, seed, title)
+        image.value = figure_to_png(figure)
+
+    heading = widgets.HTML("<b>Score function vs reparameterisation</b>: move μ and σ")
+    return _box([heading, widgets.HBox(sliders), image], sliders, image, render)
+
+
+def elbo_gap_explorer(
+    m: float = 0.0,
+    sigma: float = 1.0,
+    toy: toys.LinearGaussianToy | None = None,
+    title: str | None = None,
+) -> widgets.VBox:
+    """Sliders for the variational parameters of q(z | x) = N(m, σ²) (mean m in [-1, 3],
+    σ in [0.1, 2]) over :func:`vae_course.plots.elbo_gap`: in the exact toy model
+    (:class:`vae_course.toys.LinearGaussianToy`) the bars show log p(x), the ELBO and the gap
+    log p(x) − ELBO = KL(q ‖ p(z | x)), which closes when q reaches the posterior.
+    """
+    toy = toys.LinearGaussianToy() if toy is None else toy
+    mean_slider = _parameter_slider("mean of q", m, -1.0, 3.0, 0.05)
+    sigma_slider = _parameter_slider("σ of q", sigma, 0.1, 2.0, 0.05)
+    sliders = [mean_slider, sigma_slider]
+    image = widgets.Image(format="png")
+
+    def render() -> None:
+        figure = plots.elbo_gap(mean_slider.value, sigma_slider.value, toy, title)
+        image.value = figure_to_png(figure)
+
+    heading = widgets.HTML("<b>The ELBO gap</b>: move q = N(m, σ²) towards the posterior")
+    return _box([heading, widgets.HBox(sliders), image], sliders, image, render)
