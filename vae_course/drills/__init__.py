@@ -31,6 +31,7 @@ from .core import (
     get_drill,
     register,
 )
+from .exam import exam as exam  # olympiad practice: timed exams (chapter 09)
 from .experiment import ExperimentDrill
 from .implementation import FunctionDrill, ImplementationDrill, Mistake, Probe
 from .numeric import NumericDrill, NumericMistake

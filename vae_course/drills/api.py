@@ -74,6 +74,9 @@ def check(
 def hint(drill_id: str) -> display.Message:
     """The next hint for ``drill_id`` (one more on every call); refused in exam mode."""
     drill = get_drill(drill_id)
+    from .exam import running_exam
+
+    running_exam()  # an exam whose time is up ends here, so refusals stop at the deadline
     if config.exam_mode():
         return display.Message(
             "refused",
@@ -96,6 +99,9 @@ def hint(drill_id: str) -> display.Message:
 def solution(drill_id: str) -> display.Message:
     """The worked solution; refused (a message, no solution) when ``VAE_COURSE_MODE=exam``."""
     drill = get_drill(drill_id)
+    from .exam import running_exam
+
+    running_exam()  # an exam whose time is up ends here, so refusals stop at the deadline
     if config.exam_mode():
         return display.Message(
             "refused",

@@ -1,0 +1,528 @@
+"""Timed olympiad exams: ``drills.exam("vae-round2", minutes=60, seed=...)``.
+
+An exam draws a paper of 5-point items from :mod:`vae_course.drills.olympiad` (USAAIO
+style: multiple choice with 5 options, all or nothing; numeric answers in a normal form;
+derivations with per-step partial credit), each numeric or derivation item with its own
+seeded numbers. Same paper name and seed, same paper.
+
+While the exam runs, answers are recorded without feedback, and hints and worked solutions
+are refused: the exam's own (:meth:`Exam.hint`, :meth:`Exam.solution`) and the drills'
+(:func:`vae_course.drills.hint`, :func:`vae_course.drills.solution`), through
+``VAE_COURSE_MODE=exam``, which the exam sets when it starts and restores when it ends.
+It ends when the time is up or when you hand in (:meth:`Exam.finish`); the score (out of N,
+with a per-topic breakdown) comes as an :class:`ExamReport`.
+
+Time is read from ``clock`` (seconds, default :func:`time.monotonic`), so tests can move it
+by hand. The exam notices the end of its time whenever it is used; with the default clock a
+timer also ends it on the dot.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import display
+from .core import NOT_ATTEMPTED, Drill, Result, get_drill
+from .olympiad import POOLS, TOPICS, worked_solution
+from .question import Question, check_seed
+
+_MODE_VARIABLE = "VAE_COURSE_MODE"
+
+
+@dataclass(frozen=True)
+class Paper:
+    """An exam format: a title, the default duration and how many items of each format."""
+
+    name: str
+    title: str
+    minutes: float
+    counts: tuple[tuple[str, int], ...]  # (format, number of items), in paper order
+
+
+PAPERS: dict[str, Paper] = {
+    "vae-round2": Paper(
+        "vae-round2",
+        "VAE practice paper, USAAIO round-2 style",
+        60.0,
+        (("choice", 3), ("numeric", 3), ("derivation", 2)),
+    ),
+    "vae-quick": Paper(
+        "vae-quick",
+        "Quick VAE practice paper",
+        20.0,
+        (("choice", 2), ("numeric", 2), ("derivation", 1)),
+    ),
+}
+
+
+@dataclass
+class ExamItem:
+    """One item of a paper: its number (from 1), drill, format, topic and seed."""
+
+    number: int
+    drill_id: str
+    format: str
+    topic: str
+    seed: int | None
+    answer: Any = Ellipsis
+
+    @property
+    def drill(self) -> Drill:
+        """The drill behind the item."""
+        return get_drill(self.drill_id)
+
+    @property
+    def max_score(self) -> float:
+        """The item's points (5 for every olympiad item)."""
+        return float(self.drill.max_score)
+
+    def text(self) -> str:
+        """The question: the drill's prompt, with the item's numbers for a seeded item."""
+        drill: Any = self.drill
+        if self.seed is None:
+            return drill.full_prompt()
+        text = drill.describe(drill.params_for(self.seed))
+        if self.format == "derivation":
+            return (
+                f"{text}\n\nGive one number per step ({drill.normal_form}):\n{drill.steps_text()}"
+            )
+        return f"{text}\n\nAnswer {drill.normal_form}."
+
+    def answer_format(self) -> str:
+        """How to give the answer, in one line."""
+        if self.format == "choice":
+            return "one letter, e.g. 'b'"
+        if self.format == "derivation":
+            keys = ", ".join(repr(s.key) for s in self.drill.steps)  # type: ignore[attr-defined]
+            return f"a dict with the keys {keys}"
+        return f"a number, {self.drill.normal_form}"  # type: ignore[attr-defined]
+
+
+def draw_items(paper: Paper, seed: int) -> list[ExamItem]:
+    """The items of ``paper`` for ``seed``: distinct items per format, each with its own seed."""
+    rng = random.Random(f"{paper.name}:{seed}")
+    items: list[ExamItem] = []
+    for fmt, count in paper.counts:
+        pool = POOLS[fmt]
+        if count > len(pool):
+            raise ValueError(
+                f"paper {paper.name!r} wants {count} {fmt} items; the pool has {len(pool)}"
+            )
+        for drill_id in rng.sample(pool, count):
+            item_seed = rng.randrange(1_000_000) if fmt != "choice" else None
+            items.append(
+                ExamItem(len(items) + 1, drill_id, fmt, TOPICS.get(drill_id, "other"), item_seed)
+            )
+    return items
+
+
+@dataclass
+class ItemScore:
+    """The graded result of one item."""
+
+    item: ExamItem
+    result: Result
+
+    @property
+    def answered(self) -> bool:
+        return self.result.status != NOT_ATTEMPTED
+
+
+@dataclass
+class ExamReport:
+    """The end of an exam: score out of N, per item and per topic; HTML and text."""
+
+    paper: Paper
+    seed: int
+    scores: list[ItemScore]
+    minutes_used: float
+    ended_by: str  # "time" or "handed in"
+    paper_minutes: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        """Total points (partial credit included)."""
+        return round(sum(s.result.score for s in self.scores), 2)
+
+    @property
+    def max_score(self) -> float:
+        """N: the points on the paper."""
+        return sum(s.item.max_score for s in self.scores)
+
+    @property
+    def by_topic(self) -> dict[str, tuple[float, float]]:
+        """{topic: (points, max points)} in the paper's order."""
+        topics: dict[str, list[float]] = {}
+        for s in self.scores:
+            row = topics.setdefault(s.item.topic, [0.0, 0.0])
+            row[0] += s.result.score
+            row[1] += s.item.max_score
+        return {t: (round(a, 2), b) for t, (a, b) in topics.items()}
+
+    @property
+    def by_format(self) -> dict[str, tuple[float, float]]:
+        """{format: (points, max points)}."""
+        formats: dict[str, list[float]] = {}
+        for s in self.scores:
+            row = formats.setdefault(s.item.format, [0.0, 0.0])
+            row[0] += s.result.score
+            row[1] += s.item.max_score
+        return {f: (round(a, 2), b) for f, (a, b) in formats.items()}
+
+    def score_line(self) -> str:
+        """``Score: 27.5 / 40 (69%)``."""
+        percent = 100.0 * self.score / self.max_score if self.max_score else 0.0
+        return f"Score: {self.score:g} / {self.max_score:g} ({percent:.0f}%)"
+
+    def _item_rows(self) -> list[list[object]]:
+        return [
+            [
+                s.item.number,
+                s.item.topic,
+                s.item.format,
+                s.result.status,
+                f"{s.result.score:g} / {s.item.max_score:g}",
+            ]
+            for s in self.scores
+        ]
+
+    def _topic_rows(self) -> list[list[object]]:
+        return [[t, f"{a:g} / {b:g}"] for t, (a, b) in self.by_topic.items()]
+
+    def tables(self) -> tuple[display.Table, display.Table]:
+        """(per-item table, per-topic table)."""
+        items = display.Table(
+            ["item", "topic", "format", "status", "points"], self._item_rows(), "Per item"
+        )
+        topics = display.Table(["topic", "points"], self._topic_rows(), "Per topic")
+        return items, topics
+
+    def heading(self) -> str:
+        return (
+            f"{self.paper.title} (seed {self.seed}), {self.ended_by} after "
+            f"{self.minutes_used:.1f} of {self.paper_minutes:g} min. {self.score_line()}"
+        )
+
+    def __str__(self) -> str:
+        items, topics = self.tables()
+        lines = [self.heading(), "", str(items), "", str(topics)]
+        lines += [f"- {n}" for n in self.notes]
+        lines += ["", self.score_line()]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        items, topics = self.tables()
+        style = "passed" if self.score >= 0.5 * self.max_score else "partial"
+        return display.box_html(
+            style,
+            self.heading(),
+            bullets=self.notes,
+            body_html=items._repr_html_() + "<br>" + topics._repr_html_(),
+        )
+
+
+class Exam:
+    """A running (or finished) exam. Create it with :func:`exam`.
+
+    ``exam.question(n)`` shows item n (``exam.numbers(n)`` its parameters as a
+    :class:`Question`), ``exam.answer(n, value)`` records an answer (no
+    feedback until the end; answering again replaces it), ``exam.remaining()`` the seconds
+    left, ``exam.finish()`` hands in, ``exam.report()`` gives the :class:`ExamReport` once
+    the exam is over, and ``exam.solution(n)`` / ``exam.hint(n)`` work after it.
+    """
+
+    def __init__(
+        self,
+        paper: Paper,
+        minutes: float,
+        seed: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.paper = paper
+        self.minutes = float(minutes)
+        self.seed = seed
+        self.items = draw_items(paper, seed)
+        self._clock = clock
+        self._started = float(clock())
+        self._ended_at: float | None = None
+        self._ended_by = ""
+        self._report: ExamReport | None = None
+        self._late: list[int] = []
+        self._previous_mode = os.environ.get(_MODE_VARIABLE)
+        self._lock = threading.RLock()
+        self._timer: threading.Timer | None = None
+        os.environ[_MODE_VARIABLE] = "exam"
+        if clock is time.monotonic:
+            self._timer = threading.Timer(self.minutes * 60.0 + 0.05, self._refresh)
+            self._timer.daemon = True
+            self._timer.start()
+
+    # -- time -------------------------------------------------------------------------
+    @property
+    def deadline(self) -> float:
+        """The clock reading at which the time is up."""
+        return self._started + self.minutes * 60.0
+
+    def remaining(self) -> float:
+        """Seconds left (0 once the exam is over)."""
+        self._refresh()
+        if self._ended_at is not None:
+            return 0.0
+        return max(0.0, self.deadline - float(self._clock()))
+
+    @property
+    def running(self) -> bool:
+        """True until the time is up or the paper is handed in."""
+        self._refresh()
+        return self._ended_at is None
+
+    def _refresh(self) -> None:
+        with self._lock:
+            if self._ended_at is None and float(self._clock()) >= self.deadline:
+                self._end("time", at=self.deadline)
+
+    def _end(self, how: str, at: float) -> None:
+        with self._lock:
+            if self._ended_at is not None:
+                return
+            self._ended_at = at
+            self._ended_by = how
+            if self._timer is not None:
+                self._timer.cancel()
+            if self._previous_mode is None:
+                os.environ.pop(_MODE_VARIABLE, None)
+            else:
+                os.environ[_MODE_VARIABLE] = self._previous_mode
+            global _ACTIVE
+            if _ACTIVE is self:
+                _ACTIVE = None
+
+    # -- items ------------------------------------------------------------------------
+    def item(self, number: int) -> ExamItem:
+        """Item ``number`` (1-based); ValueError for a number not on the paper."""
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise TypeError(f"item numbers are integers 1..{len(self.items)}, got {number!r}")
+        if not 1 <= number <= len(self.items):
+            raise ValueError(f"this paper has items 1..{len(self.items)}, not {number}")
+        return self.items[number - 1]
+
+    def question(self, number: int) -> display.Message:
+        """Item ``number``: its question, points and how to answer."""
+        item = self.item(number)
+        heading = (
+            f"Item {item.number} of {len(self.items)} ({item.topic}, {item.format}, "
+            f"{item.max_score:g} points)"
+        )
+        text = (
+            f"{item.text()}\n\nAnswer: `exam.answer({item.number}, ...)` with "
+            f"{item.answer_format()}."
+        )
+        return display.Message("info", heading, text)
+
+    def numbers(self, number: int) -> Question | None:
+        """The :class:`Question` (parameters) of a numeric or derivation item; None for choice."""
+        item = self.item(number)
+        return None if item.seed is None else item.drill.question(item.seed)
+
+    def answer(self, number: int, value: Any) -> display.Message:
+        """Record the answer to item ``number`` (refused once the exam is over)."""
+        item = self.item(number)
+        self._refresh()
+        if self._ended_at is not None:
+            self._late.append(item.number)
+            return display.Message(
+                "refused",
+                f"Item {item.number}: the exam is over ({self._ended_by})",
+                "Answers after the end are not counted. `exam.report()` shows your score.",
+            )
+        item.answer = value
+        left = self.remaining() / 60.0
+        return display.Message(
+            "info", f"Item {item.number}: answer recorded ({left:.1f} min left)", ""
+        )
+
+    def answers(self, values: dict[int, Any]) -> display.Message:
+        """Record several answers at once: ``{item number: answer}``."""
+        messages = [self.answer(number, value) for number, value in values.items()]
+        refused = [m for m in messages if m.style == "refused"]
+        if refused:
+            return refused[0]
+        return display.Message(
+            "info", f"{len(messages)} answers recorded ({self.remaining() / 60:.1f} min left)", ""
+        )
+
+    # -- the end ----------------------------------------------------------------------
+    def finish(self) -> ExamReport:
+        """Hand in now (or, after the time is up, just collect the report)."""
+        self._refresh()
+        self._end("handed in", at=float(self._clock()))
+        return self.report()
+
+    def report(self) -> ExamReport | display.Message:
+        """The :class:`ExamReport` once the exam is over; a message while it runs."""
+        self._refresh()
+        if self._ended_at is None:
+            return display.Message(
+                "refused",
+                "The exam is still running",
+                f"{self.remaining() / 60:.1f} minutes left. `exam.finish()` hands in now.",
+            )
+        if self._report is None:
+            scores = [
+                ItemScore(item, item.drill.check(item.answer, seed=item.seed))
+                for item in self.items
+            ]
+            notes = []
+            if self._late:
+                numbers = ", ".join(str(n) for n in sorted(set(self._late)))
+                notes.append(f"late answers to item(s) {numbers} were not counted")
+            used = min(self._ended_at - self._started, self.minutes * 60.0) / 60.0
+            self._report = ExamReport(
+                self.paper, self.seed, scores, used, self._ended_by, self.minutes, notes
+            )
+        return self._report
+
+    def _refusal(self, what: str, number: int) -> display.Message:
+        return display.Message(
+            "refused",
+            f"No {what} for item {number} during the exam",
+            f"{self.remaining() / 60:.1f} minutes left; {what}s come back when the time is up "
+            "or after `exam.finish()`.",
+        )
+
+    def solution(self, number: int) -> display.Message:
+        """The worked solution of item ``number`` with its numbers; refused while running."""
+        item = self.item(number)
+        if self.running:
+            return self._refusal("solution", number)
+        result = self.report()
+        feedback = []
+        if isinstance(result, ExamReport):
+            graded = result.scores[number - 1].result
+            feedback = [f"Your points: {graded.score:g} / {graded.max_score:g}", *graded.feedback]
+        return display.Message(
+            "info",
+            f"Item {number}: worked solution ({item.drill.title})",
+            worked_solution(item.drill_id, item.seed),
+            feedback,
+        )
+
+    def hint(self, number: int) -> display.Message:
+        """The hints of item ``number``; refused while the exam runs."""
+        item = self.item(number)
+        if self.running:
+            return self._refusal("hint", number)
+        hints = "\n\n".join(f"Hint {i + 1}: {h}" for i, h in enumerate(item.drill.hints))
+        return display.Message("hint", f"Item {number}: hints", hints)
+
+    # -- display ----------------------------------------------------------------------
+    def _status(self) -> str:
+        if self.running:
+            return f"running, {self.remaining() / 60:.1f} of {self.minutes:g} min left"
+        return f"over ({self._ended_by}); `exam.report()` shows the score"
+
+    def _rows(self) -> list[list[object]]:
+        return [
+            [
+                i.number,
+                i.topic,
+                i.format,
+                f"{i.max_score:g}",
+                "yes" if i.answer is not Ellipsis else "no",
+            ]
+            for i in self.items
+        ]
+
+    def _heading(self) -> str:
+        total = sum(i.max_score for i in self.items)
+        return (
+            f"{self.paper.title}: seed {self.seed}, {len(self.items)} items, "
+            f"{total:g} points — {self._status()}"
+        )
+
+    def __str__(self) -> str:
+        table = display.Table(["item", "topic", "format", "points", "answered"], self._rows())
+        return f"{self._heading()}\n{table}\nexam.question(n) shows item n."
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        table = display.Table(["item", "topic", "format", "points", "answered"], self._rows())
+        return display.box_html(
+            "info",
+            self._heading(),
+            body_html=table._repr_html_()
+            + display.text_to_html(
+                "`exam.question(n)` shows item n; `exam.answer(n, value)` records an answer; "
+                "`exam.finish()` hands in."
+            ),
+        )
+
+
+_ACTIVE: Exam | None = None
+
+
+def running_exam() -> Exam | None:
+    """The exam in progress in this process, or None (an exam whose time is up is closed)."""
+    current = _ACTIVE
+    return current if current is not None and current.running else None
+
+
+def exam(
+    paper: str = "vae-round2",
+    minutes: float | None = None,
+    seed: int | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Exam:
+    """Start a timed exam and return it.
+
+    ``paper``: a name in :data:`PAPERS` ("vae-round2": 3 choice, 3 numeric and 2 derivation
+    items, 40 points, 60 min; "vae-quick": 5 items, 20 min). ``minutes``: the duration
+    (default: the paper's). ``seed``: which paper (same seed, same items and numbers; default
+    a fresh random seed, shown in the heading). ``clock``: a function returning seconds
+    (default :func:`time.monotonic`). Starting an exam hands in one that is still running.
+    """
+    if paper not in PAPERS:
+        raise ValueError(f"unknown paper {paper!r}; choose one of {', '.join(PAPERS)}")
+    chosen = PAPERS[paper]
+    minutes = chosen.minutes if minutes is None else minutes
+    if (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, int | float)
+        or not math.isfinite(minutes)
+        or minutes <= 0
+    ):
+        raise ValueError(f"minutes must be a positive number, got {minutes!r}")
+    seed = random.SystemRandom().randrange(1_000_000) if seed is None else check_seed(seed)
+    if clock is not None and not callable(clock):
+        raise TypeError("clock must be a function returning seconds, e.g. time.monotonic")
+    global _ACTIVE
+    previous = _ACTIVE
+    if previous is not None and previous.running:
+        print(f"Handing in the exam that was still running (seed {previous.seed}).")
+        previous.finish()
+    started = Exam(chosen, float(minutes), seed, clock if clock is not None else time.monotonic)
+    _ACTIVE = started
+    return started
+
+
+__all__ = [
+    "PAPERS",
+    "Exam",
+    "ExamItem",
+    "ExamReport",
+    "Paper",
+    "draw_items",
+    "exam",
+    "running_exam",
+]
