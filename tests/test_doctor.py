@@ -5,7 +5,24 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from vae_course import cli, doctor
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    """The doctor's download probe must not touch the network in tests."""
+    monkeypatch.setenv("VAE_COURSE_OFFLINE", "1")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """One real run of every check (each run imports torchvision in a child process)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VAE_COURSE_CACHE", str(tmp_path_factory.mktemp("doctor-cache")))
+        patch.setenv("VAE_COURSE_OFFLINE", "1")
+        return doctor.checks()
 
 
 def test_doctor_passes_in_this_environment(capsys):
@@ -16,10 +33,19 @@ def test_doctor_passes_in_this_environment(capsys):
     assert "mnist-embedded" in out
 
 
-def test_report_renders_as_html_and_text():
-    report = doctor.checks()
-    assert report.ok
+def test_report_renders_as_html_and_text(report):
+    assert report.ok and all(isinstance(c, doctor.Check) for c in report)
     assert "<table" in report._repr_html_() and "All required checks passed" in str(report)
+    assert repr(report) == str(report)
+    names = {c.name for c in report}
+    assert {"python", "torch", "torchvision", "jupyterlab", "ipywidgets"} <= names
+    assert {"training device", "datasets offline", "online datasets", "cache directory"} <= names
+
+
+def test_offline_mode_is_a_note_not_a_failure(report):
+    online = next(c for c in report if c.name == "online datasets")
+    assert not online.ok and not online.required and "VAE_COURSE_OFFLINE" in online.detail
+    assert "mnist-embedded" in online.detail
 
 
 def test_broken_torchvision_fails_with_a_fix(monkeypatch, capsys):
@@ -36,13 +62,29 @@ def test_broken_torchvision_fails_with_a_fix(monkeypatch, capsys):
     assert cli.main(["doctor"]) == 1
     captured = capsys.readouterr()
     assert "torchvision cannot import" in captured.out
-    assert "Fix:" in captured.err and "make lab" in captured.err
+    fix_lines = [line for line in captured.err.splitlines() if line.startswith("Fix:")]
+    assert len(fix_lines) == 1 and "rm -rf .venv && make lab" in fix_lines[0]
+
+
+def test_torchvision_missing_in_process_is_reported(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torchvision", None)  # makes `import torchvision` fail
+    check = doctor._version("torchvision")
+    assert not check.ok and check.required and "make lab" in check.fix
 
 
 def test_unwritable_cache_is_reported(monkeypatch, tmp_path):
+    healthy = doctor.Check("torchvision import", True, "imports")
+    monkeypatch.setattr(doctor, "_torchvision_imports", lambda: healthy)
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("VAE_COURSE_CACHE", str(blocker / "cache"))
     report = doctor.checks()
     cache = next(c for c in report if c.name == "cache directory")
     assert not cache.ok and "VAE_COURSE_CACHE" in cache.fix and not report.ok
+
+
+def test_only_required_failures_make_the_report_fail():
+    optional = doctor.Check("online datasets", False, "offline", "connect", required=False)
+    required = doctor.Check("python", True, "3.11")
+    assert doctor.Report([required, optional]).ok
+    assert not doctor.Report([doctor.Check("torch", False, "broken", "fix it"), optional]).ok

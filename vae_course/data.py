@@ -14,7 +14,9 @@ mnist             the full MNIST (60 000 / 10 000) through torchvision's downloa
                   offline, when the download fails, or when ``VAE_COURSE_OFFLINE=1``.
 fashion-mnist     Fashion-MNIST through torchvision (needs a one-time download).
 shapes            the procedural dSprites-like set of :mod:`vae_course.shapes`, with the
-                  ground-truth ``factors`` (N, 5) and ``factor_classes`` (N, 5).
+                  ground-truth ``factors`` (N, 5) and ``factor_classes`` (N, 5); 64 px by
+                  default (``image_size=32`` for CPU training): 10000 train / 2000 test up
+                  to 45 px, fewer above so train images stay ≤ ~80 MB (5000 / 1000 at 64).
 ================  ==========================================================================
 
 MNIST-style sets are read from torchvision's raw IDX files (``<root>/MNIST/raw/...``) by
@@ -29,9 +31,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import socket
+import sys
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import torch
@@ -44,10 +49,12 @@ SPLITS: tuple[str, ...] = ("train", "test")
 EMBEDDED_TRAIN_PER_CLASS = 400
 EMBEDDED_TEST_PER_CLASS = 100
 FAST_MAX = {"train": 1000, "test": 500}
-SHAPES_SIZES = {"train": 10_000, "test": 2_000}
+SHAPES_SIZES = {"train": 10_000, "test": 2_000}  # at 32 px or less; see shapes_count()
 SHAPES_SEEDS = {"train": 0, "test": 1}
-DOWNLOAD_TIMEOUT_S = 5.0
-_CACHE_FORMAT = 2
+SHAPES_DEFAULT_IMAGE_SIZE = 64
+DOWNLOAD_TIMEOUT_S = 5.0  # per network operation while torchvision downloads
+PROBE_TIMEOUT_S = 3.0  # the quick "can a download start?" check, DNS lookup included
+_CACHE_FORMAT = 3
 _SPLIT_SEED = 0
 
 _TORCHVISION = {  # name -> (torchvision class name, folder under root)
@@ -133,7 +140,8 @@ def load_dataset(
 
     ``root``: where torchvision-style sets live (default: the cache directory); tests point
     it at a temporary folder of IDX files. ``image_size``: the side of ``shapes`` images
-    (default 64). Raises :class:`DatasetError` (a ValueError) with a clear message.
+    (default 64; 32 is the practical size on a laptop CPU); the number of ``shapes`` images
+    is :func:`shapes_count`. Raises :class:`DatasetError` (a ValueError) with a clear message.
     """
     name = _check_choice(str(name).lower(), DATASETS, "data set")
     split = _check_choice(str(split).lower(), SPLITS, "split")
@@ -211,13 +219,65 @@ def available_offline() -> dict[str, bool]:
     return status
 
 
+def shapes_count(split: str, image_size: int = SHAPES_DEFAULT_IMAGE_SIZE) -> int:
+    """How many ``shapes`` images a full split holds at ``image_size`` pixels.
+
+    10000 train / 2000 test up to 45 px; bigger images get fewer, so the float32 train
+    images stay at most about 80 MB (N·S²·4 bytes): 5000 / 1000 at 64 px, 1200 / 200 at 128.
+    """
+    split = _check_choice(str(split).lower(), SPLITS, "split")
+    full = SHAPES_SIZES[split]
+    scaled = int(full * 2 * (32 / image_size) ** 2) // 100 * 100
+    return max(100, min(full, scaled))
+
+
+def can_download(name: str = "mnist", timeout: float = PROBE_TIMEOUT_S) -> tuple[bool, str]:
+    """Quick check that a download of ``name`` could start: ``(possible, reason)``.
+
+    Never touches the network under ``VAE_COURSE_OFFLINE=1``. Otherwise opens (and closes)
+    one connection to torchvision's first mirror for the set, in a background thread, and
+    waits at most about ``timeout`` seconds, so a hanging DNS lookup cannot hang the caller.
+    """
+    if name not in _TORCHVISION:
+        return False, f"{name} is never downloaded"
+    if config.offline_mode():
+        return False, "offline mode (VAE_COURSE_OFFLINE=1)"
+    try:
+        import torchvision.datasets
+
+        mirror = getattr(torchvision.datasets, _TORCHVISION[name][0]).mirrors[0]
+    except Exception as error:  # a broken torchvision must not crash the check
+        return False, f"torchvision cannot import ({type(error).__name__})"
+    parts = urlsplit(mirror)
+    address = (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    outcome: dict[str, object] = {}
+
+    def probe() -> None:
+        try:
+            socket.create_connection(address, timeout=timeout).close()
+            outcome["ok"] = True
+        except Exception as error:  # OSError in practice; nothing may escape the thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(timeout + 0.5)
+    if outcome.get("ok"):
+        return True, "the download server answers"
+    return False, f"no network connection ({outcome.get('error') or 'timed out'})"
+
+
 # ----------------------------------------------------------------------------- loading
 
 
 def _load_full(name: str, split: str, root: str | Path | None, image_size: int | None) -> Dataset:
     if name in _TORCHVISION and root is not None:
         return _from_arrays(name, split, *_torchvision_arrays(name, split, Path(root)))
-    tag = f"{name}-{split}" + (f"-{image_size}px" if image_size else "")
+    if name == "shapes":
+        image_size = shapes._check_image_size(image_size or SHAPES_DEFAULT_IMAGE_SIZE)
+        tag = f"shapes-{split}-{image_size}px-n{shapes_count(split, image_size)}"
+    else:
+        tag = f"{name}-{split}"
     cache_file = storage.cache_dir("datasets") / f"{tag}.pt"
     cached = _read_cache(cache_file)
     if cached is not None:
@@ -240,6 +300,10 @@ class _FallBack(Exception):
 class _NotDownloaded(DatasetError):
     """The raw files are missing and offline mode forbids downloading them."""
 
+    def __init__(self, message: str, reason: str = "offline (VAE_COURSE_OFFLINE=1)") -> None:
+        super().__init__(message)
+        self.reason = reason
+
 
 _fallback_announced: list[bool] = []  # the fall-back line is printed once per process
 
@@ -249,9 +313,8 @@ def _build(name: str, split: str, image_size: int | None) -> dict:
         images, labels = _embedded_split(split)
         return {"images": images, "labels": labels}
     if name == "shapes":
-        size = image_size or 64
         images, values, classes = shapes.generate_shapes(
-            SHAPES_SIZES[split], image_size=size, seed=SHAPES_SEEDS[split]
+            shapes_count(split, image_size), image_size=image_size, seed=SHAPES_SEEDS[split]
         )
         return {
             "images": _to_uint8(images),
@@ -261,38 +324,48 @@ def _build(name: str, split: str, image_size: int | None) -> dict:
         }
     root = storage.cache_dir("datasets", "torchvision")
     try:
-        images, labels = _torchvision_arrays(name, split, root)
+        images, labels = _torchvision_arrays(name, split, root, repair=True)
     except _NotDownloaded as error:
         if name == "mnist":
-            raise _FallBack("offline (VAE_COURSE_OFFLINE=1)") from error
+            raise _FallBack(error.reason) from error
         raise
     except Exception as error:  # network failures come in many types
         if name == "mnist":
-            raise _FallBack(f"download failed ({type(error).__name__})") from error
+            raise _FallBack(f"download failed ({_short(error)})") from error
         raise DatasetError(
-            f"{name} needs a one-time download, which failed ({error}). Connect to the "
+            f"{name} needs a one-time download, which failed ({_short(error)}). Connect to the "
             "internet and run again, or use load_dataset('mnist-embedded')."
         ) from error
     return {"images": images, "labels": labels}
 
 
-def _torchvision_arrays(name: str, split: str, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
+def _torchvision_arrays(
+    name: str, split: str, root: Path, repair: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Images (N,1,28,28) uint8 and labels (N,) of a torchvision MNIST-style set in ``root``.
 
     Downloads with torchvision (short timeout) only when the raw IDX files are missing.
+    ``repair`` (the course's own cache folder): a damaged IDX file is set aside with one
+    warning line and downloaded again; otherwise (a folder the caller chose) it is an error.
     """
     class_name, folder = _TORCHVISION[name]
     raw = root / folder / "raw"
     image_file, label_file = (raw / f for f in _IDX_FILES[split])
     if not (_exists(image_file) and _exists(label_file)):
-        if config.offline_mode():
-            raise _NotDownloaded(
-                f"{name} is not downloaded yet and VAE_COURSE_OFFLINE=1 forbids the download; "
-                "unset it once to download, or use load_dataset('mnist-embedded')."
-            )
-        _download(class_name, root)
-    images = read_idx(_existing(image_file))
-    labels = read_idx(_existing(label_file))
+        _download_or_explain(name, class_name, root)
+    try:
+        images = read_idx(_existing(image_file))
+        labels = read_idx(_existing(label_file))
+    except DatasetError as error:
+        if not repair:
+            raise
+        for path in (image_file, label_file):
+            if _exists(path):
+                storage.set_aside(_existing(path))
+        print(f"warning: {error.args[0].split(';')[0]}; set it aside.", file=sys.stderr)
+        _download_or_explain(name, class_name, root, reason="its files were damaged")
+        images = read_idx(_existing(image_file))
+        labels = read_idx(_existing(label_file))
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise DatasetError(
             f"{folder} files disagree: images {images.shape}, labels {labels.shape}; "
@@ -301,7 +374,24 @@ def _torchvision_arrays(name: str, split: str, root: Path) -> tuple[torch.Tensor
     return torch.from_numpy(images.copy()).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
 
 
+def _download_or_explain(name: str, class_name: str, root: Path, reason: str = "") -> None:
+    if config.offline_mode():
+        why = f"{reason}, and offline mode" if reason else "offline mode"
+        raise _NotDownloaded(
+            f"{name} needs a one-time download, which VAE_COURSE_OFFLINE=1 forbids; unset it "
+            "once while online (later runs use the cached copy), or use "
+            "load_dataset('mnist-embedded'), which works offline.",
+            reason=f"{why} (VAE_COURSE_OFFLINE=1) forbids a download",
+        )
+    _download(class_name, root)
+
+
 def _download(class_name: str, root: Path) -> None:
+    """torchvision downloads every file of the set; quick probe first, short timeouts."""
+    name = next(key for key, (cls, _) in _TORCHVISION.items() if cls == class_name)
+    possible, reason = can_download(name)
+    if not possible:
+        raise ConnectionError(reason)
     import torchvision
 
     previous = socket.getdefaulttimeout()
@@ -405,6 +495,13 @@ def _from_arrays(
         factor_classes=factor_classes,
         factor_names=shapes.FACTOR_NAMES if factors is not None else (),
     )
+
+
+def _short(error: BaseException) -> str:
+    """``Type: first line of the message`` (at most 120 characters), for one-line reports."""
+    text = (str(error).strip().splitlines() or [""])[0]
+    text = text if len(text) <= 120 else text[:117] + "..."
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _to_uint8(images: torch.Tensor) -> torch.Tensor:
