@@ -10,7 +10,7 @@ LAB_ARGS ?=
 PYTEST_ARGS ?=
 NOTEBOOK_DIRS := solutions notebooks
 
-.PHONY: setup lab test test-unit test-notebooks build bench lint format clean
+.PHONY: setup lab test test-unit test-browser build bench lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,12 @@ test: setup lint
 	    --durations=0 $(PYTEST_ARGS)
 
 test-unit: setup
-	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests --ignore=tests/test_browser.py $(PYTEST_ARGS)
+
+# Only the end-to-end JupyterLab test in headless Chromium (installs chromium if missing).
+test-browser: setup
+	@cache=$$(mktemp -d -t vae-course-cache.XXXXXX); trap 'rm -rf "$$cache"' EXIT; \
+	  VAE_COURSE_CACHE="$$cache" $(BIN)/python -m pytest tests/test_browser.py -v $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/train_throughput.py
