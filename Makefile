@@ -55,7 +55,7 @@ test-unit: setup
 # Only the end-to-end JupyterLab test in headless Chromium (installs chromium if missing).
 test-browser: setup
 	@cache=$$(mktemp -d -t vae-course-cache.XXXXXX); trap 'rm -rf "$$cache"' EXIT; \
-	  VAE_COURSE_CACHE="$$cache" $(BIN)/python -m pytest tests/test_browser.py -v $(PYTEST_ARGS)
+	  VAE_COURSE_CACHE="$$cache" $(BIN)/python -m pytest tests/test_browser.py -m browser -v $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/train_throughput.py
