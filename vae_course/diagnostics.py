@@ -33,6 +33,7 @@ __all__ = [
     "mutual_information",
     "mutual_information_from_posteriors",
     "mutual_information_matrix",
+    "nearest_training_image",
 ]
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -427,3 +428,60 @@ def mig(
                 )
     codes, _ = encode_dataset(model, images, batch_size)
     return mig_from_codes(codes, factors, n_bins)
+
+
+# ----------------------------------------------------------------------------- nearest image
+
+
+def _flat_binary(images: object, name: str, threshold: float) -> Tensor:
+    if not isinstance(images, Tensor) and isinstance(getattr(images, "images", None), Tensor):
+        images = images.images  # a Dataset
+    if not isinstance(images, Tensor):
+        raise TypeError(
+            f"{name} must be a tensor of images (N, C, H, W) or a Dataset with .images, "
+            f"got {type(images).__name__}"
+        )
+    if images.dim() < 2 or images.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty batch (N, ...), got {tuple(images.shape)}")
+    return (images.detach().float().cpu().flatten(1) > threshold).float()
+
+
+def nearest_training_image(
+    images: Tensor, reference: Tensor, threshold: float = 0.5, batch_size: int = 1024
+) -> tuple[Tensor, Tensor]:
+    """Pixel flips from each image to its nearest reference image, and that image's index.
+
+    Both sets are binarised, b = [x > threshold], and the distance is the Hamming distance
+    flips(a, b) = Σ_p |a_p − b_p| = Σ a + Σ b − 2 a·b, the number of pixels to flip to turn
+    one into the other. ``images`` (N, C, H, W) or (N, D), ``reference`` (M, C, H, W) or a
+    Dataset (with the same number of pixels). Returns ``flips`` (N,) float32 holding whole
+    numbers (float so that ``.mean()`` and ``.quantile()`` work) and ``index`` (N,) int64 into
+    ``reference`` (e.g. ``reference_set.labels[index]`` gives the nearest image's label).
+
+    Why binarise: under the plain squared pixel distance a faint grey blur is close to every
+    digit (it hedges between them), so blurry, undecided decodings would score as
+    "near a real image". After thresholding, a blur becomes either an empty image or a blob,
+    both many flips away from any real digit, while a sharp, digit-like decoding stays close.
+    """
+    threshold = float(threshold)
+    if not 0.0 <= threshold < 1.0:
+        raise ValueError(
+            f"threshold must lie in [0, 1) for pixel values in [0, 1], got {threshold}"
+        )
+    batch_size = _check_batch_size(batch_size)
+    a_all = _flat_binary(images, "images", threshold)
+    b = _flat_binary(reference, "reference", threshold)
+    if a_all.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"images have {a_all.shape[1]} pixels each but the reference images have "
+            f"{b.shape[1]}: compare images of the same size"
+        )
+    b_counts = b.sum(1)
+    flips, index = [], []
+    for start in range(0, a_all.shape[0], batch_size):
+        a = a_all[start : start + batch_size]
+        distances = a.sum(1, keepdim=True) + b_counts[None] - 2.0 * (a @ b.T)
+        best, where = distances.min(dim=1)
+        flips.append(best.round())
+        index.append(where)
+    return torch.cat(flips), torch.cat(index)

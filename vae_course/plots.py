@@ -34,6 +34,7 @@ __all__ = [
     "interpolation_strip",
     "latent_scatter",
     "posterior_mean",
+    "posterior_regions",
     "prior_samples",
     "rate_distortion",
     "reconstructions",
@@ -119,11 +120,16 @@ def posterior_mean(model: nn.Module, images: Any, labels: Any = None) -> Tensor:
 
     Encodes in chunks of 2048 under ``torch.no_grad()``; ``images`` (N, C, H, W).
     """
+    return _encode_all(model, images, labels)[0]
+
+
+def _encode_all(model: nn.Module, images: Any, labels: Any = None) -> tuple[Tensor, Tensor | None]:
+    """(mu (N, d), log_var (N, d)) on the CPU; log_var is None for an autoencoder."""
     model = _check_model(model)
     images = _as_images(images)
     y_all = _labels_for(model, labels, images.shape[0])
     device = _device(model)
-    codes = []
+    codes, log_vars = [], []
     with _evaluating(model):
         for start in range(0, images.shape[0], _ENCODE_CHUNK):
             x = images[start : start + _ENCODE_CHUNK].to(device)
@@ -133,7 +139,9 @@ def posterior_mean(model: nn.Module, images: Any, labels: Any = None) -> Tensor:
                 out = model.encode(x, y_all[start : start + _ENCODE_CHUNK])
             mu = out[0] if isinstance(out, (tuple, list)) else out
             codes.append(mu.reshape(mu.shape[0], -1).float().cpu())
-    return torch.cat(codes)
+            if isinstance(out, (tuple, list)) and len(out) > 1:
+                log_vars.append(out[1].reshape(mu.shape[0], -1).float().cpu())
+    return torch.cat(codes), (torch.cat(log_vars) if log_vars else None)
 
 
 def decode_probabilities(model: nn.Module, z: Tensor, labels: Any = None) -> Tensor:
@@ -322,6 +330,89 @@ def latent_scatter(
     return fig
 
 
+# 95% of N(0, I) in 2-D lies within radius r: P(|z|² <= r²) = 1 − exp(−r²/2) = 0.95.
+PRIOR_95_RADIUS = math.sqrt(-2.0 * math.log(0.05))
+
+
+def posterior_regions(
+    model: nn.Module,
+    images: Any,
+    labels: Any = None,
+    max_points: int = 2000,
+    title: str | None = None,
+    ax: Any = None,
+    legend: bool = True,
+) -> Figure:
+    """Each image's encoding in a 2-D latent space: a dot at μ(x) and, for a VAE, the ellipse
+    μ ± σ (semi-axes σ1, σ2 with σ = exp(log_var / 2)), plus the dashed circle of radius
+    √(−2 ln 0.05) ≈ 2.45 that holds 95% of the prior N(0, I).
+
+    ``images`` (N, C, H, W), ``labels`` (N,) colour the dots and ellipses (one colour per
+    label, legend on the right when ``legend``). For an autoencoder (``encode`` returns one
+    code) only the dots are drawn: it has no region and no prior. At most ``max_points``
+    images are used. Draws into ``ax`` when given (e.g. one panel of a comparison), else into
+    a new figure; returns the Figure either way.
+    """
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Circle, Ellipse
+
+    max_points = _positive_int(max_points, "max_points")
+    images = _as_images(images)[:max_points]
+    label_tensor = None if labels is None else torch.as_tensor(labels).reshape(-1)[:max_points]
+    if label_tensor is not None and label_tensor.numel() != images.shape[0]:
+        raise ValueError(f"got {label_tensor.numel()} labels for {images.shape[0]} images")
+    d = _latent_dim(model)
+    if d != 2:
+        raise ValueError(
+            f"posterior_regions draws a 2-D latent space; this model has latent_dim={d}. "
+            "Use latent_scatter(model, images, labels) for a projection of larger codes."
+        )
+    mu, log_var = _encode_all(model, images, label_tensor)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 5.0), layout="constrained")
+    fig = ax.figure
+    if label_tensor is None:
+        classes, colour_index = [None], torch.zeros(images.shape[0], dtype=torch.long)
+    else:
+        classes_tensor, colour_index = torch.unique(label_tensor, return_inverse=True)
+        classes = classes_tensor.tolist()
+    cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+    colours = [cmap(int(i) % cmap.N) for i in colour_index]
+    if log_var is not None:
+        sigma = (0.5 * log_var).exp()
+        ellipses = [
+            Ellipse((m[0].item(), m[1].item()), 2 * s[0].item(), 2 * s[1].item())
+            for m, s in zip(mu, sigma, strict=True)
+        ]
+        regions = PatchCollection(ellipses, facecolors=colours, edgecolors="none", alpha=0.08)
+        regions.set_label("_regions")
+        ax.add_collection(regions, autolim=True)
+        ax.add_patch(
+            Circle((0.0, 0.0), PRIOR_95_RADIUS, fill=False, linestyle="--", color="k",
+                   label="95% of the prior")
+        )  # fmt: skip
+        ax.set_aspect("equal", adjustable="datalim")
+    for i, value in enumerate(classes):
+        chosen = colour_index == i
+        ax.scatter(
+            mu[chosen, 0], mu[chosen, 1], s=3, color=cmap(i % cmap.N),
+            label="_codes" if value is None else str(value),
+        )  # fmt: skip
+    ax.autoscale_view()
+    ax.set_xlabel("z1")
+    ax.set_ylabel("z2")
+    if title is None:
+        what = "codes (points)" if log_var is None else "posterior regions μ ± σ"
+        title = f"{type(model).__name__}: {what} of {images.shape[0]} images"
+    ax.set_title(title)
+    if legend and (label_tensor is not None or log_var is not None) and len(classes) <= 20:
+        ax.legend(
+            title=None if label_tensor is None else "label", markerscale=3, fontsize="small",
+            loc="center left", bbox_to_anchor=(1.02, 0.5),
+        )  # fmt: skip
+    return fig
+
+
 def interpolation_strip(
     model: nn.Module, x_a: Any, x_b: Any, steps: int = 10, label: Any = None
 ) -> Figure:
@@ -424,7 +515,7 @@ def training_curves(history: Any, title: str | None = None) -> Figure:
         ) from error
     if not epochs:
         raise ValueError("the history has no epochs to plot")
-    fig, ax = plt.subplots(figsize=(7.0, 4.0))
+    fig, ax = plt.subplots(figsize=(8.5, 4.0), layout="constrained")
     styles = {"train": "-", "test": "--"}
     for metric, colour in (("reconstruction", "tab:blue"), ("kl", "tab:orange")):
         for split, style in styles.items():
@@ -436,6 +527,7 @@ def training_curves(history: Any, title: str | None = None) -> Figure:
     ax.set_xlabel("epoch")
     ax.set_ylabel("nats per example")
     handles, names = ax.get_legend_handles_labels()
+    legend_x = 1.02  # axes fraction: the legend starts right of the axes (and of the β axis)
     betas = history["beta"]
     if any(b is not None for b in betas):
         twin = ax.twinx()
@@ -444,7 +536,11 @@ def training_curves(history: Any, title: str | None = None) -> Figure:
         twin.set_ylim(bottom=0)
         more_handles, more_names = twin.get_legend_handles_labels()
         handles, names = handles + more_handles, names + more_names
-    ax.legend(handles, names, loc="upper right", fontsize="small")
+        legend_x = 1.16
+    # Outside the axes, right of the β axis: inside, it would hide the curves or the β line.
+    ax.legend(
+        handles, names, loc="upper left", bbox_to_anchor=(legend_x, 1.0), fontsize="small",
+    )  # fmt: skip
     model = getattr(history, "info", {}).get("model", "model")
     ax.set_title(title or f"Training curves of the {model}")
     return fig

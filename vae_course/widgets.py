@@ -109,12 +109,63 @@ def _box(
     return box
 
 
+def _range_slider(name: str, low: float, high: float, value: float) -> widgets.FloatSlider:
+    return widgets.FloatSlider(
+        value=float(max(low, min(high, value))),
+        min=low,
+        max=high,
+        step=(high - low) / 100,
+        description=name,
+        continuous_update=True,
+        readout_format=".2f",
+        layout=widgets.Layout(width="320px"),
+    )
+
+
+def _explorer_ranges(
+    model: nn.Module, span: float | None, center: Any, images: Any, label: Any
+) -> list[tuple[float, float, float]]:
+    """(low, high, start) of each of the two sliders."""
+    if images is not None and center is not None:
+        raise ValueError("give center= or images= (the codes' box sets the centre), not both")
+    if span is not None and (isinstance(span, bool) or not float(span) > 0):
+        raise ValueError(f"span must be a positive number, got {span!r}")
+    if images is not None:
+        codes = posterior_mean(model, images, label)
+        low, high = codes.min(0).values, codes.max(0).values
+        middle = (low + high) / 2
+        # the codes' box with a 10% margin on each side, unless span fixes the half-width
+        half = (high - low).clamp_min(1e-3) * 0.6 if span is None else torch.full((2,), span)
+        starts = codes.median(0).values
+        return [
+            (float(middle[i] - half[i]), float(middle[i] + half[i]), float(starts[i]))
+            for i in range(2)
+        ]
+    span = 3.0 if span is None else float(span)
+    if center is None:
+        center = (0.0, 0.0)
+    center = torch.as_tensor(center, dtype=torch.float32).reshape(-1)
+    if center.numel() != 2 or not torch.isfinite(center).all():
+        raise ValueError(f"center must be two finite numbers (z1, z2), got {center.tolist()}")
+    return [(float(c) - span, float(c) + span, float(c)) for c in center]
+
+
 def latent_explorer(
-    model: nn.Module, span: float = 3.0, scale: int = 8, label: Any = None
+    model: nn.Module,
+    span: float | None = None,
+    scale: int = 8,
+    label: Any = None,
+    center: Any = None,
+    images: Any = None,
 ) -> widgets.VBox:
-    """Two sliders (z1, z2) over [-span, span] and the decoding of z = (z1, z2).
+    """Two sliders (z1, z2) and the decoding sigmoid(decode(z)) of z = (z1, z2).
 
     Only for models with a 2-D latent space (use :func:`traversal_sliders` otherwise).
+    The sliders cover, by default, [-span, span]² (span 3.0, where a VAE's prior lives),
+    starting at 0; with ``center=(c1, c2)`` they cover [c − span, c + span] and start at c.
+    With ``images`` (N, C, H, W) they cover the box of the images' codes μ(x) (10% margin on
+    each side; or ±span around its centre when span is given) and start at the median code:
+    use this for an autoencoder, whose codes sit wherever training put them.
     Moving a slider re-renders sigmoid(decode(z)).
     """
     d = _latent_dim(model)
@@ -123,7 +174,13 @@ def latent_explorer(
             f"latent_explorer needs a 2-D latent space; this model has latent_dim={d}. "
             "Use traversal_sliders(model) to move each of its dimensions instead."
         )
-    sliders = [_slider("z1", 0.0, span), _slider("z2", 0.0, span)]
+    if span is None and center is None and images is None:
+        sliders = [_slider("z1", 0.0, 3.0), _slider("z2", 0.0, 3.0)]
+    elif center is None and images is None:
+        sliders = [_slider("z1", 0.0, float(span)), _slider("z2", 0.0, float(span))]
+    else:
+        ranges = _explorer_ranges(model, span, center, images, label)
+        sliders = [_range_slider(f"z{i + 1}", *ranges[i]) for i in range(2)]
     image = widgets.Image(format="png")
 
     def render() -> None:
