@@ -376,7 +376,11 @@ def _encode(model: nn.Module, x: Tensor, y: Tensor | None) -> Any:
     return model.encode(x, y) if y is not None else model.encode(x)
 
 
-def _decode(model: nn.Module, z: Tensor, y: Tensor | None) -> Tensor:
+def _decode(model: nn.Module, z: Tensor, y: Tensor | None, x: Tensor) -> Tensor:
+    """Logits of x given z; labels for conditional models, and x itself for decoders that
+    score each pixel from the previous ones (``decoder_needs_input = True``, teacher forcing)."""
+    if getattr(model, "decoder_needs_input", False):
+        return model.decode(z, x)
     return model.decode(z, y) if y is not None else model.decode(z)
 
 
@@ -409,11 +413,11 @@ def _batch_terms(
     if isinstance(code, (tuple, list)):
         mu, log_var = code[0], code[1]
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        logits = _decode(model, mu + torch.exp(0.5 * log_var) * eps, y)
+        logits = _decode(model, mu + torch.exp(0.5 * log_var) * eps, y, x)
         kl_per_dim = losses.kl_divergence_per_dim(mu, log_var)
     else:
         mu = log_var = kl_per_dim = None
-        logits = _decode(model, code, y)
+        logits = _decode(model, code, y, x)
     if likelihood == "bernoulli":
         # Same value as -losses.bernoulli_log_likelihood(logits, x).sum(), one fused kernel.
         reconstruction = F.binary_cross_entropy_with_logits(
