@@ -25,6 +25,7 @@ __all__ = [
     "CollapseReport",
     "active_units",
     "active_units_from_means",
+    "evaluating",
     "collapse_report",
     "encode_dataset",
     "kl_per_dimension",
@@ -43,7 +44,8 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 
 @contextmanager
-def _evaluating(model: nn.Module) -> Iterator[None]:
+def evaluating(model: nn.Module) -> Iterator[None]:
+    """Context: eval mode and no gradients inside; the model's previous mode is restored."""
     was_training = model.training
     model.eval()
     try:
@@ -89,7 +91,7 @@ def encode_dataset(
     except StopIteration:
         device = images.device
     mus, log_vars = [], []
-    with _evaluating(model):
+    with evaluating(model):
         for start in range(0, images.shape[0], batch_size):
             out = model.encode(images[start : start + batch_size].to(device))
             if isinstance(out, tuple):

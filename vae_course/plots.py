@@ -13,9 +13,8 @@ Images may be given as (N, C, H, W), (N, H, W) or one (H, W) image, on any devic
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -23,6 +22,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from vae_course.diagnostics import evaluating
 from vae_course.toys import LinearGaussianToy, single_sample_gradients
 
 __all__ = [
@@ -86,18 +86,6 @@ def _device(model: nn.Module) -> torch.device:
     return parameter.device if parameter is not None else torch.device("cpu")
 
 
-@contextlib.contextmanager
-def _evaluating(model: nn.Module) -> Iterator[None]:
-    """Eval mode and no gradients inside; the previous mode is restored afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
-
-
 def _labels_for(model: nn.Module, labels: Any, count: int) -> Tensor | None:
     """Labels (count,) on the model's device for a conditional model, else None."""
     if getattr(model, "num_classes", None) is None:
@@ -130,7 +118,7 @@ def _encode_all(model: nn.Module, images: Any, labels: Any = None) -> tuple[Tens
     y_all = _labels_for(model, labels, images.shape[0])
     device = _device(model)
     codes, log_vars = [], []
-    with _evaluating(model):
+    with evaluating(model):
         for start in range(0, images.shape[0], _ENCODE_CHUNK):
             x = images[start : start + _ENCODE_CHUNK].to(device)
             if y_all is None:
@@ -151,7 +139,7 @@ def decode_probabilities(model: nn.Module, z: Tensor, labels: Any = None) -> Ten
     if z.dim() == 1:
         z = z[None]
     y = _labels_for(model, labels, z.shape[0])
-    with _evaluating(model):
+    with evaluating(model):
         z = z.to(_device(model))
         logits = model.decode(z) if y is None else model.decode(z, y)
         return torch.sigmoid(logits).float().cpu()
