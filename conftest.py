@@ -53,3 +53,22 @@ def pytest_collectstart(collector):
         return
     if isinstance(collector, IPyNbFile):
         collector.skip_compare = tuple(collector.skip_compare) + NOISY_OUTPUTS
+
+
+_notebook_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """Add up the time of every cell (set-up, call, tear-down) per notebook."""
+    path = report.nodeid.split("::", 1)[0]
+    if path.endswith(".ipynb"):
+        _notebook_seconds[path] = _notebook_seconds.get(path, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print each notebook's total time (--durations lists single cells only)."""
+    if not _notebook_seconds:
+        return
+    terminalreporter.write_sep("=", "time per notebook (all its cells)")
+    for path, seconds in sorted(_notebook_seconds.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"{seconds:8.1f}s  {path}")
