@@ -55,16 +55,16 @@ def evaluating(model: nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
-def _images_of(images: object) -> Tensor:
+def _images_of(images: object, name: str = "images") -> Tensor:
     if not isinstance(images, Tensor) and isinstance(getattr(images, "images", None), Tensor):
         images = images.images  # a Dataset
     if not isinstance(images, Tensor):
         raise TypeError(
-            f"images must be a tensor (N, C, H, W) or a Dataset with .images, "
+            f"{name} must be a tensor of images (N, C, H, W) or a Dataset with .images, "
             f"got {type(images).__name__}"
         )
     if images.dim() < 2 or images.shape[0] == 0:
-        raise ValueError(f"images must be a non-empty batch (N, ...), got {tuple(images.shape)}")
+        raise ValueError(f"{name} must be a non-empty batch (N, ...), got {tuple(images.shape)}")
     return images
 
 
@@ -436,15 +436,7 @@ def mig(
 
 
 def _flat_binary(images: object, name: str, threshold: float) -> Tensor:
-    if not isinstance(images, Tensor) and isinstance(getattr(images, "images", None), Tensor):
-        images = images.images  # a Dataset
-    if not isinstance(images, Tensor):
-        raise TypeError(
-            f"{name} must be a tensor of images (N, C, H, W) or a Dataset with .images, "
-            f"got {type(images).__name__}"
-        )
-    if images.dim() < 2 or images.shape[0] == 0:
-        raise ValueError(f"{name} must be a non-empty batch (N, ...), got {tuple(images.shape)}")
+    images = _images_of(images, name)
     return (images.detach().float().cpu().flatten(1) > threshold).float()
 
 

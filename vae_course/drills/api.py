@@ -71,13 +71,18 @@ def check(
     return result
 
 
-def hint(drill_id: str) -> display.Message:
-    """The next hint for ``drill_id`` (one more on every call); refused in exam mode."""
-    drill = get_drill(drill_id)
+def _in_exam() -> bool:
+    """True while hints and solutions are withheld (VAE_COURSE_MODE=exam or a running exam)."""
     from .exam import running_exam
 
     running_exam()  # an exam whose time is up ends here, so refusals stop at the deadline
-    if config.exam_mode():
+    return config.exam_mode()
+
+
+def hint(drill_id: str) -> display.Message:
+    """The next hint for ``drill_id`` (one more on every call); refused in exam mode."""
+    drill = get_drill(drill_id)
+    if _in_exam():
         return display.Message(
             "refused",
             f"No hints for {drill_id} during an exam",
@@ -99,10 +104,7 @@ def hint(drill_id: str) -> display.Message:
 def solution(drill_id: str) -> display.Message:
     """The worked solution; refused (a message, no solution) when ``VAE_COURSE_MODE=exam``."""
     drill = get_drill(drill_id)
-    from .exam import running_exam
-
-    running_exam()  # an exam whose time is up ends here, so refusals stop at the deadline
-    if config.exam_mode():
+    if _in_exam():
         return display.Message(
             "refused",
             f"Solution for {drill_id} withheld: exam mode",
