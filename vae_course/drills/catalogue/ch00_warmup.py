@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import references
-from ..implementation import EDGE, FunctionDrill, Mistake, Probe, TensorOut
+from ..function import FunctionDrill
+from ..observation import EDGE, Mistake, Probe
+from ..outputs import TensorOut
 
 
 def pixel_mean_probes() -> list[Probe]:
@@ -100,7 +101,7 @@ PIXEL_MEAN = FunctionDrill(
         "Equivalently `images.flatten(1).mean(dim=1)`: flatten each image into a row of "
         "pixels, then average each row."
     ),
-    reference_getter=lambda: references.pixel_mean,
+    reference_name="vae_course.drills.references:pixel_mean",
     mistakes=PIXEL_MEAN_MISTAKES,
     make_probes=pixel_mean_probes,
     output=TensorOut(lambda p: (p.args[0].shape[0],), "one mean per image"),

@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import references
-from ..implementation import EDGE, FunctionDrill, Mistake, Probe, TensorOut, constant_output
+from ..function import FunctionDrill
 from ..numeric import NumericDrill, NumericMistake
+from ..observation import EDGE, Mistake, Probe, constant_output
+from ..outputs import TensorOut
 
 # ----------------------------------------------------------------------------- kl_divergence
 
@@ -248,7 +249,7 @@ KL_DIVERGENCE = FunctionDrill(
         "```\n\n"
         "The package's version is `vae_course.losses.kl_divergence`."
     ),
-    reference_getter=references.kl_divergence,
+    reference_name="vae_course.losses:kl_divergence",
     mistakes=KL_MISTAKES,
     make_probes=kl_probes,
     output=TensorOut(lambda p: (p.args[0].shape[0],), "one KL per example", differentiable=True),

@@ -7,8 +7,9 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .. import references
-from ..implementation import EDGE, FunctionDrill, Mistake, Probe, ScalarOut, TensorOut, TupleOut
+from ..function import FunctionDrill
+from ..observation import EDGE, Mistake, Probe
+from ..outputs import ScalarOut, TensorOut, TupleOut
 
 # ----------------------------------------------------------------------------- vae_loss
 
@@ -204,7 +205,7 @@ VAE_LOSS = FunctionDrill(
         "```\n\n"
         "The package's version is `vae_course.losses.vae_loss`."
     ),
-    reference_getter=references.vae_loss,
+    reference_name="vae_course.losses:vae_loss",
     mistakes=VAE_LOSS_MISTAKES,
     make_probes=vae_loss_probes,
     output=TupleOut(
@@ -337,7 +338,7 @@ IWAE_BOUND = FunctionDrill(
         "```\n\n"
         "The package's version is `vae_course.losses.iwae_from_log_weights`."
     ),
-    reference_getter=references.iwae_from_log_weights,
+    reference_name="vae_course.losses:iwae_from_log_weights",
     mistakes=IWAE_MISTAKES,
     make_probes=iwae_probes,
     output=TensorOut(lambda p: (p.args[0].shape[1],), "one bound per example", differentiable=True),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import references
-from ..implementation import EDGE, FunctionDrill, ListOut, Mistake, NumberOut, Probe
+from ..function import FunctionDrill
+from ..observation import EDGE, Mistake, Probe
+from ..outputs import ListOut, NumberOut
 
 # (total_steps, n_cycles, ratio, beta_max); None = use the function's defaults
 _CONFIGS = (
@@ -146,7 +147,7 @@ CYCLICAL_BETA = FunctionDrill(
         "The package's version is `vae_course.schedules.cyclical_beta` (and the schedule "
         "object `vae_course.schedules.Cyclical`)."
     ),
-    reference_getter=references.cyclical_beta,
+    reference_name="vae_course.schedules:cyclical_beta",
     mistakes=CYCLICAL_MISTAKES,
     make_probes=cyclical_probes,
     output=ListOut(NumberOut()),

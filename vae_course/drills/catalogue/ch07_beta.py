@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .. import references
-from ..implementation import EDGE, FunctionDrill, Mistake, Probe, ScalarOut
+from ..function import FunctionDrill
+from ..observation import EDGE, Mistake, Probe
+from ..outputs import ScalarOut
 from .ch04_loss import loss_batch
 
 
@@ -130,7 +131,7 @@ BETA_VAE_LOSS = FunctionDrill(
         "```\n\n"
         "The package computes it as `vae_course.losses.vae_loss(logits, x, mu, log_var, beta)[0]`."
     ),
-    reference_getter=lambda: references.beta_vae_loss,
+    reference_name="vae_course.drills.references:beta_vae_loss",
     mistakes=BETA_MISTAKES,
     make_probes=beta_probes,
     output=ScalarOut(differentiable=True),
