@@ -35,6 +35,8 @@ def check(
     used). For a seeded drill without ``seed``: the seed of the last :func:`question` asked
     for that drill in this process, else the learner's own default seed. ``record=False``
     leaves the progress file alone (the grader uses it).
+
+    Introduced in 00_welcome, used after every exercise.
     """
     try:
         if isinstance(drill_id, Question):
@@ -60,16 +62,24 @@ def check(
     return result
 
 
+def _exam_refusal(heading: str, text: str) -> display.Message | None:
+    """A "refused" message while an exam runs (a timed exam, or the teacher's exam mode)."""
+    return display.Message("refused", heading, text) if state.in_exam() else None
+
+
 def hint(drill_id: str) -> display.Message:
-    """The next hint for ``drill_id`` (one more on every call); refused in exam mode."""
+    """The next hint for ``drill_id`` (one more on every call); refused during an exam.
+
+    Introduced in 00_welcome.
+    """
     drill = get_drill(drill_id)
-    if state.in_exam():
-        return display.Message(
-            "refused",
-            f"No hints for {drill_id} during an exam",
-            "Hints are switched off until the exam is over. Re-read the prompt: "
-            f"drills.prompt({drill_id!r}).",
-        )
+    refused = _exam_refusal(
+        f"No hints for {drill_id} during an exam",
+        f"Hints are switched off until the exam is over. Re-read the prompt: "
+        f"drills.prompt({drill_id!r}).",
+    )
+    if refused:
+        return refused
     if not drill.hints:
         return display.Message("hint", f"{drill_id}: no hints for this drill", drill.prompt)
     shown = min(state.hints_shown.get(drill_id, 0) + 1, len(drill.hints))
@@ -83,20 +93,26 @@ def hint(drill_id: str) -> display.Message:
 
 
 def solution(drill_id: str) -> display.Message:
-    """The worked solution; refused (a message, no solution) during an exam."""
+    """The worked solution; refused (a message, no solution) during an exam.
+
+    Introduced in 00_welcome.
+    """
     drill = get_drill(drill_id)
-    if state.in_exam():
-        return display.Message(
-            "refused",
-            f"Solution for {drill_id} withheld: exam mode",
-            "Worked solutions are not available during an exam (a timed `drills.exam`, or "
-            "VAE_COURSE_MODE=exam set by your teacher). They come back when the exam is over.",
-        )
+    refused = _exam_refusal(
+        f"Solution for {drill_id} withheld: exam mode",
+        "Worked solutions are not available during an exam (a timed `drills.exam`, or "
+        "VAE_COURSE_MODE=exam set by your teacher). They come back when the exam is over.",
+    )
+    if refused:
+        return refused
     return display.Message("info", f"Worked solution: {drill_id} ({drill.title})", drill.solution)
 
 
 def prompt(drill_id: str) -> display.Message:
-    """The drill's prompt with its contract and the name the notebook binds the answer to."""
+    """The drill's prompt with its contract and the name the notebook binds the answer to.
+
+    Introduced in 00_welcome.
+    """
     drill = get_drill(drill_id)
     heading = (
         f"Drill {drill.id} (chapter {drill.chapter}, {drill.kind}, "
@@ -121,7 +137,10 @@ def _chapter(chapter: Any) -> str | None:
 
 
 def list_drills(chapter: int | str | None = None) -> display.Table:
-    """A table of drills (id, chapter, kind, max score, title), optionally for one chapter."""
+    """A table of drills (id, chapter, kind, max score, title), optionally for one chapter.
+
+    Introduced in 00_welcome.
+    """
     wanted = _chapter(chapter)
     rows = [
         [d.id, d.chapter, d.kind, f"{d.max_score:g}", d.title]
@@ -133,7 +152,10 @@ def list_drills(chapter: int | str | None = None) -> display.Table:
 
 
 def progress() -> display.Table:
-    """Your progress by chapter: drills attempted, passed, and best score over max score."""
+    """Your progress by chapter: drills attempted, passed, and best score over max score.
+
+    Introduced in 00_welcome.
+    """
     try:
         recorded = progress_store.load_progress()
         where = str(progress_store.progress_path())
@@ -168,6 +190,8 @@ def question(drill_id: str, seed: int | None = None) -> Question:
 
     Without ``seed`` a seed derived from your user and machine names is used. The seed is
     remembered, so a later ``check(drill_id, answer)`` uses the same numbers.
+
+    Introduced in 03_reparameterisation (the first seeded drill); used in 04 and 09.
     """
     drill = get_drill(drill_id)
     if not drill.seeded:
@@ -185,6 +209,8 @@ def use(drill_id: str, learner_answer: Any) -> Any:
 
     ``kl_divergence = drills.use("kl_divergence", kl_divergence)`` lets the rest of the
     chapter run even when the exercise is not solved yet.
+
+    Introduced in 00_welcome; every chapter uses it after an exercise.
     """
     drill = get_drill(drill_id)
     reference = drill.reference()

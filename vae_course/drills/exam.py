@@ -158,25 +158,24 @@ class ExamReport:
         """N: the points on the paper."""
         return sum(s.item.max_score for s in self.scores)
 
+    def _totals(self, key: Callable[[ExamItem], str]) -> dict[str, tuple[float, float]]:
+        """{key(item): (points, max points)}, in the paper's order."""
+        groups: dict[str, list[float]] = {}
+        for s in self.scores:
+            row = groups.setdefault(key(s.item), [0.0, 0.0])
+            row[0] += s.result.score
+            row[1] += s.item.max_score
+        return {k: (round(a, 2), b) for k, (a, b) in groups.items()}
+
     @property
     def by_topic(self) -> dict[str, tuple[float, float]]:
         """{topic: (points, max points)} in the paper's order."""
-        topics: dict[str, list[float]] = {}
-        for s in self.scores:
-            row = topics.setdefault(s.item.topic, [0.0, 0.0])
-            row[0] += s.result.score
-            row[1] += s.item.max_score
-        return {t: (round(a, 2), b) for t, (a, b) in topics.items()}
+        return self._totals(lambda item: item.topic)
 
     @property
     def by_format(self) -> dict[str, tuple[float, float]]:
         """{format: (points, max points)}."""
-        formats: dict[str, list[float]] = {}
-        for s in self.scores:
-            row = formats.setdefault(s.item.format, [0.0, 0.0])
-            row[0] += s.result.score
-            row[1] += s.item.max_score
-        return {f: (round(a, 2), b) for f, (a, b) in formats.items()}
+        return self._totals(lambda item: item.format)
 
     def score_line(self) -> str:
         """``Score: 27.5 / 40 (69%)``."""

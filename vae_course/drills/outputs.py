@@ -130,18 +130,12 @@ class ListOut(OutputSpec):
     tensor_output = False
 
     def problems(self, outcome: Outcome, probe: Probe) -> list[str]:
-        for item in outcome.parts or ():
-            problems = self.item.problems(item, probe)
-            if problems:
-                return problems
-        return []
+        return next(
+            (p for item in outcome.parts or () if (p := self.item.problems(item, probe))), []
+        )
 
     def notes(self, outcome: Outcome, probe: Probe) -> list[str]:
-        for item in outcome.parts or ():
-            notes = self.item.notes(item, probe)
-            if notes:
-                return notes
-        return []
+        return next((n for item in outcome.parts or () if (n := self.item.notes(item, probe))), [])
 
 
 __all__ = ["ListOut", "NumberOut", "OutputSpec", "ScalarOut", "TensorOut", "TupleOut"]
