@@ -245,12 +245,17 @@ def test_use_falls_back_to_the_reference(capsys, answer, why):
     assert out.count("\n") == 1 and why in out and "vae_course.losses.kl_divergence" in out
 
 
-def test_use_gives_working_references_for_every_implementation_drill(capsys):
+def test_use_hands_out_a_working_reference_that_is_no_answer(capsys):
+    """drills.use keeps a stuck learner going with the course's code; handing that code in
+    as an answer earns nothing (the same rule as in the grader)."""
     for drill in drills.all_drills():
         if drill.reference() is None:
             continue
         reference = drills.use(drill.id, ...)
-        assert drills.check(drill.id, reference, record=False).passed, drill.id
+        assert reference is drill.reference(), drill.id
+        assert drill.judge(drill.reference_observation()).passed, drill.id
+        refused = drills.check(drill.id, reference, record=False)
+        assert refused.score == 0 and "course's own code" in refused.feedback[0], drill.id
 
 
 def test_use_reference_autoencoder_returns_logits():

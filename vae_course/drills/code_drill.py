@@ -24,6 +24,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from . import guard
 from .core import FAILED, PASSED, Drill, NotAttempted, Result, resolve
 from .observation import Mistake, Observation, isolated
 from .timed import TimedCalls
@@ -49,8 +50,10 @@ class CodeDrill(Drill):
     success: str = (
         "All checks passed: right values, shapes and gradients on random and edge-case inputs."
     )
-    _reference_cache: Observation | None = field(default=None, init=False, repr=False)
-    _mistake_cache: dict[str, Observation] = field(default_factory=dict, init=False, repr=False)
+    _reference_cache: dict[int, Observation] = field(default_factory=dict, init=False, repr=False)
+    _mistake_cache: dict[tuple[int, str], Observation] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @property
     def runs_code(self) -> bool:
@@ -65,78 +68,90 @@ class CodeDrill(Drill):
         """A message when ``answer`` is not even the right kind of object (e.g. not callable)."""
         raise NotImplementedError
 
-    def record(self, answer: Any, calls: TimedCalls, *, full: bool) -> Observation:
-        """Run ``answer`` (the learner's or a catalogued one) and record what it does.
-
-        ``full=False`` (catalogue entries) may skip the secondary checks.
-        """
+    def record(self, answer: Any, calls: TimedCalls, *, full: bool, seed: int) -> Observation:
+        """Run ``answer`` (the learner's or a catalogued one) on the probes of ``seed`` and
+        record what it does. ``full=False`` (catalogue entries) may skip secondary checks."""
         raise NotImplementedError  # pragma: no cover - abstract
 
     def observe(self, answer: Any, seed: int | None = None) -> Observation:
-        """The learner's observation (every check, the learner's time limits)."""
+        """The learner's observation on the probes of ``seed`` (default 0): every check, the
+        learner's time limits, and the course's own code out of reach (:mod:`.guard`)."""
         problem = self.answer_problem(answer)
         if problem:
             return Observation(unusable=problem)
-        with isolated():
-            return self.record(answer, TimedCalls(), full=True)
+        with isolated(), guard.course_code_refused() as refused:
+            observation = self.record(answer, TimedCalls(), full=True, seed=seed or 0)
+        if refused:
+            return Observation(unusable=guard.refusal_message(self.answer_name, refused))
+        return observation
 
-    def _trusted_observation(self, answer: Any, *, full: bool) -> Observation:
+    def _trusted_observation(self, answer: Any, *, full: bool, seed: int) -> Observation:
         with isolated(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             calls = TimedCalls(REFERENCE_CALL_LIMIT_S, REFERENCE_TOTAL_LIMIT_S)
-            return self.derive(self.record(answer, calls, full=full))
+            return self.derive(self.record(answer, calls, full=full, seed=seed), seed)
 
-    def reference_observation(self) -> Observation:
-        """The reference's observation (computed once per process)."""
-        if self._reference_cache is None:
-            self._reference_cache = self._trusted_observation(self.reference(), full=True)
-        return self._reference_cache
-
-    def mistake_observation(self, mistake: Mistake) -> Observation:
-        """A catalogue entry's observation (computed once per process)."""
-        if mistake.id not in self._mistake_cache:
-            self._mistake_cache[mistake.id] = self._trusted_observation(
-                mistake.implementation, full=False
+    def reference_observation(self, seed: int = 0) -> Observation:
+        """The reference's observation on the probes of ``seed`` (once per process and seed)."""
+        if seed not in self._reference_cache:
+            self._reference_cache[seed] = self._trusted_observation(
+                self.reference(), full=True, seed=seed
             )
-        return self._mistake_cache[mistake.id]
+        return self._reference_cache[seed]
+
+    def mistake_observation(self, mistake: Mistake, seed: int = 0) -> Observation:
+        """A catalogue entry's observation (once per process and seed)."""
+        key = (seed, mistake.id)
+        if key not in self._mistake_cache:
+            self._mistake_cache[key] = self._trusted_observation(
+                mistake.implementation, full=False, seed=seed
+            )
+        return self._mistake_cache[key]
 
     # -- judging (never runs the answer) -------------------------------------------------
 
-    def derive(self, observation: Observation) -> Observation:
+    def derive(self, observation: Observation, seed: int) -> Observation:
         """Fill in what the judge derives from the raw observation (traits); returns it."""
         return observation
 
     def compare(
-        self, learner: Observation, ref: Observation
+        self, learner: Observation, ref: Observation, seed: int
     ) -> tuple[list[str], list[str]]:  # pragma: no cover - abstract
         """(essential problems, minor problems) of the learner's observation."""
         raise NotImplementedError
 
-    def same_behaviour(self, learner: Observation, other: Observation) -> bool:  # pragma: no cover
+    def same_behaviour(
+        self, learner: Observation, other: Observation, seed: int
+    ) -> bool:  # pragma: no cover - abstract
         """True when two observations show the same behaviour (used to match mistakes)."""
         raise NotImplementedError
 
-    def find_mistake(self, learner: Observation) -> Mistake | None:
+    def find_mistake(self, learner: Observation, seed: int) -> Mistake | None:
         """The first catalogue entry the learner's observation matches."""
         for mistake in self.mistakes:
-            other = self.mistake_observation(mistake)
-            matcher = mistake.matches or self.same_behaviour
+            other = self.mistake_observation(mistake, seed)
             try:
-                if matcher(learner, other):
+                if mistake.matches is not None:
+                    matched = mistake.matches(learner, other)
+                else:
+                    matched = self.same_behaviour(learner, other, seed)
+                if matched:
                     return mistake
             except Exception:  # noqa: BLE001 - a matcher must not break the check
                 continue
         return None
 
     def judge(self, observation: Observation, seed: int | None = None) -> Result:
+        """The verdict on the learner's observation made on the probes of ``seed``."""
+        seed = seed or 0
         if observation.unusable:
             return self.result(FAILED, 0, [observation.unusable])
         if observation.not_attempted:
             raise NotAttempted()
-        learner = self.derive(observation)
-        essential, minor = self.compare(learner, self.reference_observation())
+        learner = self.derive(observation, seed)
+        essential, minor = self.compare(learner, self.reference_observation(seed), seed)
         if essential:
-            mistake = self.find_mistake(learner)
+            mistake = self.find_mistake(learner, seed)
             feedback = ([mistake.message] if mistake else []) + dedupe(essential)[:3]
             return self.result(FAILED, 0, feedback)
         minor = dedupe(minor)

@@ -73,7 +73,7 @@ class FunctionDrill(CodeDrill):
 
     kind: ClassVar[str] = "function"
 
-    make_probes: Callable[[], list[Probe]]
+    make_probes: Callable[[int], list[Probe]]
     output: OutputSpec | None
     arg_names: tuple[str, ...]
     invoke: Callable[..., Any] | None = None
@@ -81,18 +81,19 @@ class FunctionDrill(CodeDrill):
     rtol: float = 1e-4
     atol: float = 1e-4
     wrong_values: str = "Its values are wrong on random inputs."
-    measure: Callable[[Any, TimedCalls], dict[str, Any]] | None = None
-    traits: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    measure: Callable[[Any, TimedCalls, int], dict[str, Any]] | None = None
+    traits: Callable[[dict[str, Any], int], dict[str, Any]] | None = None
     trait_problems: Callable[[dict, dict], list[str]] | None = None
     problems: Callable[[Observation, Observation], tuple[list[str], list[str]]] | None = None
     device_check: bool = True
-    _probes: list[Probe] | None = field(default=None, init=False, repr=False)
+    _probes: dict[int, list[Probe]] = field(default_factory=dict, init=False, repr=False)
 
-    def probes(self) -> list[Probe]:
-        """The probes (built once)."""
-        if self._probes is None:
-            self._probes = self.make_probes()
-        return self._probes
+    def probes(self, seed: int = 0) -> list[Probe]:
+        """The probes of ``seed`` (built once per seed). The notebook's checks use seed 0;
+        the classroom grader draws a secret seed, so no answer can be tuned to the probes."""
+        if seed not in self._probes:
+            self._probes[seed] = self.make_probes(seed)
+        return self._probes[seed]
 
     def answer_problem(self, answer: Any) -> str | None:
         if not callable(answer):
@@ -170,9 +171,9 @@ class FunctionDrill(CodeDrill):
             for g in call.value
         )
 
-    def record(self, fn: Any, calls: TimedCalls, *, full: bool) -> Observation:
+    def record(self, fn: Any, calls: TimedCalls, *, full: bool, seed: int) -> Observation:
         obs = Observation(source=source_of(fn))
-        for probe in self.probes():
+        for probe in self.probes(seed):
             if not full and probe.group != RANDOM:
                 continue
             outcome = self.run_probe(fn, probe, calls)
@@ -185,12 +186,12 @@ class FunctionDrill(CodeDrill):
                     obs.stopped = outcome
                     return obs
         if self.measure is not None:
-            obs.measurements = self.measure(fn, calls)
+            obs.measurements = self.measure(fn, calls, seed)
             if obs.measurements.get("not_attempted"):
                 obs.not_attempted = True
                 return obs
         if full and self.device_check and self.output is not None and self.output.tensor_output:
-            random_probes = [p for p in self.probes() if p.group == RANDOM]
+            random_probes = [p for p in self.probes(seed) if p.group == RANDOM]
             if random_probes:
                 obs.outcomes[DEVICE_PROBE] = self.run_probe(
                     fn, random_probes[0], calls, device=device_for_check()
@@ -199,8 +200,8 @@ class FunctionDrill(CodeDrill):
 
     # -- judging --------------------------------------------------------------------
 
-    def derive(self, observation: Observation) -> Observation:
-        by_name = {p.name: p for p in self.probes()}
+    def derive(self, observation: Observation, seed: int) -> Observation:
+        by_name = {p.name: p for p in self.probes(seed)}
         for name, outcome in observation.outcomes.items():
             probe = by_name.get(name)
             if probe is None or outcome.failed_call or self.output is None:
@@ -208,12 +209,12 @@ class FunctionDrill(CodeDrill):
             outcome.problems = self.output.problems(outcome, probe)
             outcome.notes = [] if outcome.problems else self.output.notes(outcome, probe)
         if self.traits is not None and observation.measurements:
-            observation.traits = self.traits(observation.measurements)
+            observation.traits = self.traits(observation.measurements, seed)
         return observation
 
-    def same_behaviour(self, learner: Observation, other: Observation) -> bool:
+    def same_behaviour(self, learner: Observation, other: Observation, seed: int) -> bool:
         """Same outcome kinds, values (if compared), gradient flow and traits on random probes."""
-        names = [p.name for p in self.probes() if p.group == RANDOM]
+        names = [p.name for p in self.probes(seed) if p.group == RANDOM]
         seen = False
         for name in names:
             a, b = learner.outcomes.get(name), other.outcomes.get(name)
@@ -234,7 +235,9 @@ class FunctionDrill(CodeDrill):
             return learner.traits == other.traits
         return seen
 
-    def compare(self, learner: Observation, ref: Observation) -> tuple[list[str], list[str]]:
+    def compare(
+        self, learner: Observation, ref: Observation, seed: int
+    ) -> tuple[list[str], list[str]]:
         """(essential problems, minor problems) of the learner's observation."""
         if learner.stopped is not None:
             return [_call_problem(learner.stopped)], []
@@ -242,7 +245,8 @@ class FunctionDrill(CodeDrill):
             return self.problems(learner, ref)
         essential: list[str] = []
         minor: list[str] = []
-        by_name = {p.name: p for p in self.probes()}
+        probes = self.probes(seed)
+        by_name = {p.name: p for p in probes}
         edge_failures: dict[str, str] = {}
         for name, outcome in learner.outcomes.items():
             if name == DEVICE_PROBE:
@@ -267,7 +271,7 @@ class FunctionDrill(CodeDrill):
         if essential:
             return essential, minor
         for label, problem in edge_failures.items():
-            advice = next((p.advice for p in self.probes() if p.label == label and p.advice), "")
+            advice = next((p.advice for p in probes if p.label == label and p.advice), "")
             problem = problem[0].lower() + problem[1:]
             minor.append(f"For {label}, {problem}" + (f" {advice}" if advice else ""))
         problem = device_problem(learner.outcomes.get(DEVICE_PROBE))

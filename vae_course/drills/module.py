@@ -6,7 +6,7 @@ are fine), so the judge compares *traits*: facts such as "encode returns (B, lat
 mode", "gradients reach the parameters". The drill declares:
 
 * ``construct_args``: how the class is built, e.g. ``(3,)`` for ``MyAutoencoder(3)``;
-* ``make_inputs()``: seeded input tensors by name (``{"x": images, "z": codes}``);
+* ``make_inputs(seed)``: seeded input tensors by name (``{"x": images, "z": codes}``);
 * ``calls``: the methods to call, in order, each with its inputs built from the inputs and
   the values earlier calls returned (:class:`MethodCall`);
 * ``classify(observation) -> traits``: the facts, derived by the judge from the recorded
@@ -61,7 +61,7 @@ class ModuleDrill(CodeDrill):
     kind: ClassVar[str] = "module"
 
     construct_args: tuple
-    make_inputs: Callable[[], dict[str, torch.Tensor]]
+    make_inputs: Callable[[int], dict[str, torch.Tensor]]
     calls: tuple[MethodCall, ...]
     classify: Callable[[Observation], dict[str, Any]]
     trait_problems: Callable[[dict[str, Any], dict[str, Any]], list[str]]
@@ -85,11 +85,11 @@ class ModuleDrill(CodeDrill):
 
     # -- observing ------------------------------------------------------------------
 
-    def record(self, cls: Any, calls: TimedCalls, *, full: bool) -> Observation:
+    def record(self, cls: Any, calls: TimedCalls, *, full: bool, seed: int) -> Observation:
         obs = Observation(source=source_of(cls))
         facts = obs.measurements
         facts["is_module"] = inspect.isclass(cls) and issubclass(cls, nn.Module)
-        inputs = self.make_inputs()
+        inputs = self.make_inputs(seed)
         originals = {name: t.clone() for name, t in inputs.items()}
         torch.manual_seed(0)
         call = calls.call(cls, *self.construct_args)
@@ -168,14 +168,16 @@ class ModuleDrill(CodeDrill):
 
     # -- judging --------------------------------------------------------------------
 
-    def derive(self, observation: Observation) -> Observation:
+    def derive(self, observation: Observation, seed: int) -> Observation:
         observation.traits = self.classify(observation)
         return observation
 
-    def same_behaviour(self, learner: Observation, other: Observation) -> bool:
+    def same_behaviour(self, learner: Observation, other: Observation, seed: int) -> bool:
         return learner.traits == other.traits
 
-    def compare(self, learner: Observation, ref: Observation) -> tuple[list[str], list[str]]:
+    def compare(
+        self, learner: Observation, ref: Observation, seed: int
+    ) -> tuple[list[str], list[str]]:
         facts = learner.measurements
         essential: list[str] = []
         if not facts.get("is_module", False):

@@ -10,9 +10,9 @@ from ..observation import EDGE, Mistake, Probe
 from ..outputs import TensorOut
 
 
-def pixel_mean_probes() -> list[Probe]:
+def pixel_mean_probes(seed: int = 0) -> list[Probe]:
     """Image batches (N, 1, H, W) with N != H, and a single image."""
-    g = torch.Generator().manual_seed(1)
+    g = torch.Generator().manual_seed(1 + seed)
     return [
         Probe("mnist_5", (torch.rand(5, 1, 28, 28, generator=g),)),
         Probe("small_3", (torch.rand(3, 1, 8, 8, generator=g),)),

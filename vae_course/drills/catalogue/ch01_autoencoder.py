@@ -62,8 +62,8 @@ def _value_range(values: np.ndarray | None) -> str:
     return "non-negative"
 
 
-def _autoencoder_inputs() -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(101)
+def _autoencoder_inputs(seed: int) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(101 + seed)
     x = torch.rand(BATCH, *IMAGE_SHAPE, generator=g)
     return {"x": x, "z": torch.randn(BATCH, LATENT, generator=g)}
 

@@ -42,11 +42,13 @@ class TinyAutoencoder(nn.Module):
 LEARNING_RATE = 0.1
 
 
-def _setup(stale_grads: bool) -> tuple[nn.Module, torch.optim.Optimizer, torch.Tensor]:
+def _setup(
+    stale_grads: bool, seed: int = 0
+) -> tuple[nn.Module, torch.optim.Optimizer, torch.Tensor]:
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(5)
+        torch.manual_seed(5 + seed)
         model = TinyAutoencoder()
-    g = torch.Generator().manual_seed(55)
+    g = torch.Generator().manual_seed(55 + seed)
     x = torch.rand(8, 1, 28, 28, generator=g)
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     if stale_grads:
@@ -59,15 +61,15 @@ def _parameters(model: nn.Module) -> np.ndarray:
     return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).double().numpy()
 
 
-def train_step_probes() -> list[Probe]:
+def train_step_probes(seed: int = 0) -> list[Probe]:
     """A fresh tiny model, and one whose gradients hold leftovers of an earlier step."""
-    return [Probe("fresh", ("fresh",)), Probe("stale_grads", ("stale_grads",))]
+    return [Probe("fresh", ("fresh", seed)), Probe("stale_grads", ("stale_grads", seed))]
 
 
-def run_train_step(fn: Any, case: str) -> dict[str, Any]:
+def run_train_step(fn: Any, case: str, seed: int) -> dict[str, Any]:
     """One call of ``fn(model, optimizer, x)`` on the tiny model: what it returned, how far the
     parameters moved, and whether the batch x was changed (1.0) or not (0.0)."""
-    model, optimizer, x = _setup(stale_grads=case == "stale_grads")
+    model, optimizer, x = _setup(stale_grads=case == "stale_grads", seed=seed)
     x_before, before = x.clone(), _parameters(model)
     returned = fn(model, optimizer, x)
     return {

@@ -24,9 +24,9 @@ _LOG_VAR_COLUMNS = (-3.0, -1.5, -0.5, 0.7, 1.6, 2.5)
 _ROWS = 400
 
 
-def reparam_probes() -> list[Probe]:
+def reparam_probes(seed: int = 0) -> list[Probe]:
     """Shape/dtype/device probes; the statistics are checked by :func:`reparam_traits`."""
-    g = torch.Generator().manual_seed(303)
+    g = torch.Generator().manual_seed(303 + seed)
 
     def pair(b: int, d: int) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.randn(b, d, generator=g), torch.rand(b, d, generator=g) * 4 - 2
@@ -83,20 +83,20 @@ def _classify_grad(grad: np.ndarray | None, expected: np.ndarray) -> str:
     return "other"
 
 
-def _statistics_batch() -> tuple[torch.Tensor, torch.Tensor]:
+def _statistics_batch(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(mu, log_var) of shape (400, 6): one log σ² per column."""
-    g = torch.Generator().manual_seed(313)
+    g = torch.Generator().manual_seed(313 + seed)
     mu = torch.randn(_ROWS, len(_LOG_VAR_COLUMNS), generator=g) * 2
     log_var = torch.tensor(_LOG_VAR_COLUMNS).expand(_ROWS, -1).clone()
     return mu, log_var
 
 
-def reparam_measure(fn: Any, calls: TimedCalls) -> dict[str, Any]:
+def reparam_measure(fn: Any, calls: TimedCalls, seed: int) -> dict[str, Any]:
     """z = fn(mu, log_var) twice on a (400, 6) batch, and dz/dmu, dz/dlog σ² of the first.
 
     Raw numbers only; :func:`reparam_traits` (the judge) reads the statistics off them.
     """
-    mu0, lv0 = _statistics_batch()
+    mu0, lv0 = _statistics_batch(seed)
     outputs = []
     for seed in (11, 12):
         mu, lv = mu0.clone().requires_grad_(True), lv0.clone().requires_grad_(True)
@@ -129,7 +129,7 @@ def reparam_measure(fn: Any, calls: TimedCalls) -> dict[str, Any]:
     return measured
 
 
-def reparam_traits(measured: dict[str, Any]) -> dict[str, Any]:
+def reparam_traits(measured: dict[str, Any], seed: int) -> dict[str, Any]:
     """Statistical and gradient facts about the measured z = fn(mu, log_var).
 
     The noise is recovered as z - mu: its spread per column (one log σ² per column) must be
@@ -138,7 +138,7 @@ def reparam_traits(measured: dict[str, Any]) -> dict[str, Any]:
     """
     if "calls" in measured or "output" in measured:
         return {key: measured[key] for key in ("calls", "output") if key in measured}
-    mu0, lv0 = (t.double().numpy() for t in _statistics_batch())
+    mu0, lv0 = (t.double().numpy() for t in _statistics_batch(seed))
     z, z_again = np.asarray(measured["z"]), np.asarray(measured["z_again"])
     noise = z - mu0
     sigma = np.exp(0.5 * lv0)

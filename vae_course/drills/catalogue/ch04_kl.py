@@ -26,9 +26,9 @@ def _gaussian_batch(
     return mu, log_var
 
 
-def kl_probes() -> list[Probe]:
+def kl_probes(seed: int = 0) -> list[Probe]:
     """Random (B, d) batches with B != d, then edge cases."""
-    g = torch.Generator().manual_seed(404)
+    g = torch.Generator().manual_seed(404 + seed)
     probes = [
         Probe(f"random_{b}x{d}", _gaussian_batch(g, b, d), grad_args=(0, 1))
         for b, d in ((6, 4), (9, 2), (4, 7))

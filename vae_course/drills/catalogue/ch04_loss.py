@@ -38,9 +38,9 @@ LOGITS_ADVICE = (
 )
 
 
-def vae_loss_probes() -> list[Probe]:
+def vae_loss_probes(seed: int = 0) -> list[Probe]:
     """(logits, x, mu, log_var) batches, grey and binary x, confident logits, B = 1."""
-    g = torch.Generator().manual_seed(4040)
+    g = torch.Generator().manual_seed(4040 + seed)
     probes = [
         Probe("random_4x3", loss_batch(g, 4, 3), grad_args=(0, 2, 3)),
         Probe("binary_6x5", loss_batch(g, 6, 5, binary=True), grad_args=(0, 2, 3)),
@@ -220,9 +220,9 @@ VAE_LOSS = FunctionDrill(
 # ----------------------------------------------------------------------------- iwae_bound
 
 
-def iwae_probes() -> list[Probe]:
+def iwae_probes(seed: int = 0) -> list[Probe]:
     """Log weights (K, B) around -95 nats with K != B; K = 1, B = 1, widely spread."""
-    g = torch.Generator().manual_seed(4141)
+    g = torch.Generator().manual_seed(4141 + seed)
 
     def log_weights(k: int, b: int) -> torch.Tensor:
         return -95.0 + 3.0 * torch.randn(k, b, generator=g)  # realistic: log p(x) ~ -95 nats

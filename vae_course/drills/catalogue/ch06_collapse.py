@@ -25,9 +25,9 @@ def _kl_matrix(g: torch.Generator, b: int, scales: list[float]) -> torch.Tensor:
     return torch.rand(b, len(scales), generator=g) * 2 * torch.tensor(scales)
 
 
-def free_bits_probes() -> list[Probe]:
+def free_bits_probes(seed: int = 0) -> list[Probe]:
     """KL matrices (B, d) whose column means straddle the floor; all below it; edges."""
-    g = torch.Generator().manual_seed(606)
+    g = torch.Generator().manual_seed(606 + seed)
     return [
         Probe("mixed_8x5", (_kl_matrix(g, 8, [0.05, 0.2, 0.6, 1.5, 3.0]), 0.5), grad_args=(0,)),
         Probe("mixed_12x3", (_kl_matrix(g, 12, [0.1, 0.3, 2.0]), 0.25), grad_args=(0,)),
@@ -182,9 +182,9 @@ _VARIANCES = [1e-6, 5e-5, 4e-4, 0.003, 0.006, 0.02, 0.08, 0.5, 2.0, 0.3]
 _OFFSETS = [3.0, -2.0, 0.5, 1.5, -0.3, 0.0, 0.2, -1.0, 0.05, 2.0]
 
 
-def active_units_probes() -> list[Probe]:
+def active_units_probes(seed: int = 0) -> list[Probe]:
     """Posterior means with exact per-dimension variances, well away from the thresholds."""
-    g = torch.Generator().manual_seed(616)
+    g = torch.Generator().manual_seed(616 + seed)
     mixed = _means(g, 300, _VARIANCES, _OFFSETS)
     return [
         Probe("mixed_default", (mixed,)),

@@ -11,9 +11,9 @@ from ..outputs import ScalarOut
 from .ch04_loss import loss_batch
 
 
-def beta_probes() -> list[Probe]:
+def beta_probes(seed: int = 0) -> list[Probe]:
     """vae_loss batches with beta = 4, 0.5, 10 (and 0, B = 1 as edge cases)."""
-    g = torch.Generator().manual_seed(707)
+    g = torch.Generator().manual_seed(707 + seed)
     return [
         Probe("beta_4", (*loss_batch(g, 4, 3), 4.0), grad_args=(0, 2, 3)),
         Probe("beta_half", (*loss_batch(g, 6, 5, binary=True), 0.5), grad_args=(0, 2, 3)),
