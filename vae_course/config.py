@@ -7,6 +7,7 @@
 ``VAE_COURSE_CACHE=DIR``  where datasets, trained models and progress are kept
                           (see :func:`vae_course.storage.cache_dir`).
 ``VAE_COURSE_DEVICE=...`` force a torch device (``cpu``, ``cuda``, ``mps``).
+``VAE_COURSE_GRADED=1``   set by the classroom grader inside its sandbox: a graded run.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ def fast_mode() -> bool:
 def offline_mode() -> bool:
     """True when ``VAE_COURSE_OFFLINE`` is set: no download is ever attempted."""
     return _flag("VAE_COURSE_OFFLINE")
+
+
+def graded_run() -> bool:
+    """True inside the classroom grader's sandbox (``VAE_COURSE_GRADED=1``)."""
+    return _flag("VAE_COURSE_GRADED")
 
 
 def exam_mode() -> bool:

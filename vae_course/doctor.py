@@ -77,7 +77,18 @@ def _version(module: str) -> Check:
 
 
 def _torchvision_imports() -> Check:
-    """Import torchvision in a child process: a broken build can crash the interpreter."""
+    """Import torchvision in a child process: a broken build can crash the interpreter.
+
+    In a graded run (:func:`vae_course.config.graded_run`) it imports here instead: a
+    notebook's check of its set-up needs no program of its own inside the grader's sandbox.
+    """
+    if config.graded_run():
+        try:
+            import torchvision
+            import torchvision.transforms  # noqa: F401 - the import is the check
+        except Exception as error:  # noqa: BLE001 - any import failure is a finding
+            return Check("torchvision import", False, f"cannot import: {error}", REPAIR)
+        return Check("torchvision import", True, f"imports (version {torchvision.__version__})")
     code = "import torchvision, torchvision.transforms; print(torchvision.__version__)"
     try:
         done = subprocess.run(
