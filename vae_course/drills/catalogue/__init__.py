@@ -1,7 +1,8 @@
 """The course's drills, as data: one module per chapter (or topic), each exposing ``DRILLS``.
 
 ``DRILLS`` below is every drill of the course in chapter order. Nothing registers itself:
-:mod:`vae_course.drills.registry` reads this tuple.
+:mod:`vae_course.drills.registry` reads this tuple. ``PROBLEMS`` lists the olympiad
+problem notebooks (chapters 10 and 11), whose parts are drills of ``DRILLS``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from . import (
     ch06_collapse,
     ch07_beta,
     ch09_olympiad,
+    ch10_problem_vae,
+    ch11_problem_collapse,
 )
 
 DRILLS = (
@@ -32,6 +35,10 @@ DRILLS = (
     + ch06_collapse.DRILLS
     + ch07_beta.DRILLS
     + ch09_olympiad.DRILLS
+    + ch10_problem_vae.DRILLS
+    + ch11_problem_collapse.DRILLS
 )
 
-__all__ = ["DRILLS"]
+PROBLEMS = (ch10_problem_vae.PROBLEM, ch11_problem_collapse.PROBLEM)
+
+__all__ = ["DRILLS", "PROBLEMS"]
