@@ -3,7 +3,10 @@
 #   make test   set up .venv (first time only) and run every test
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV := .venv
+# `make lab VENV=/path/to/venv` (on the command line or in the environment) uses an
+# environment that is already set up, as it is: nothing is installed into it.
+# tests/test_lab.py starts a fresh clone's `make lab` that way, with the tested .venv.
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.vae-course-installed
 LAB_ARGS ?=
@@ -16,18 +19,23 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Re-install only when the package metadata changed (the stamp is newer otherwise).
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml setup.py | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@$(BIN)/python -c "import torch, torchvision; print('torch', torch.__version__, '| torchvision', torchvision.__version__)" \
 	  || { echo "torchvision does not import: recreate the environment with 'rm -rf $(VENV) && make test'"; exit 1; }
 	@touch $(STAMP)
 
+ifeq ($(filter command line environment,$(origin VENV)),)
 setup: $(STAMP)
+else
+setup:
+	@test -x "$(BIN)/vae-course" || { echo "VENV=$(VENV) has no vae-course: install it there (pip install -e '.[dev]') or leave VENV out"; exit 1; }
+endif
 
+# `vae-course lab` passes --allow-root when run as root (a container, a cloud VM) and says so.
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
-	  --LabApp.default_url=/lab/tree/notebooks/00_welcome.ipynb $(LAB_ARGS)
+	$(BIN)/vae-course lab "$(CURDIR)" $(LAB_ARGS)
 
 # ruff over the package, tests, benchmarks and notebooks (ruff reads .ipynb).
 LINT_PATHS := vae_course tests benchmarks solutions notebooks conftest.py

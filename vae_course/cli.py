@@ -1,4 +1,4 @@
-"""The ``vae-course`` command line: ``build | grade | practice | doctor | notebooks``.
+"""The ``vae-course`` command line: ``build | grade | practice | doctor | notebooks | lab``.
 
 Each sub-command lives in its own module, which provides two functions:
 ``configure_parser(parser: argparse.ArgumentParser) -> None`` and
@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "grade": ("vae_course.grading", "re-execute submitted notebooks and write a gradebook"),
     "practice": ("vae_course.practice", "olympiad practice: timed exam in the terminal"),
     "notebooks": ("vae_course.course_files", "copy the student notebooks into a folder"),
+    "lab": ("vae_course.lab", "open a folder of the course in JupyterLab (as root too)"),
 }
 
 
