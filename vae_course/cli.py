@@ -1,4 +1,4 @@
-"""The ``vae-course`` command line: ``build | grade | practice | doctor | notebooks | lab``.
+"""The ``vae-course`` command line: ``build | grade | practice | doctor | notebooks | lab | export``.
 
 Each sub-command lives in its own module, which provides two functions:
 ``configure_parser(parser: argparse.ArgumentParser) -> None`` and
@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "practice": ("vae_course.practice", "olympiad practice: timed exam in the terminal"),
     "notebooks": ("vae_course.course_files", "copy the student notebooks into a folder"),
     "lab": ("vae_course.lab", "open a folder of the course in JupyterLab (as root too)"),
+    "export": ("vae_course.nbgrader_export", "export the course for nbgrader (JupyterHub)"),
 }
 
 
