@@ -121,23 +121,6 @@ def test_a_destination_that_is_a_file_is_refused_clearly(tmp_path, capsys):
     assert blocker.read_text() == "not a folder"
 
 
-def test_lab_refuses_a_missing_folder_and_says_how_to_fill_it(tmp_path, capsys):
-    assert cli.main(["lab", str(tmp_path / "nowhere")]) == 2
-    assert f"vae-course notebooks {tmp_path / 'nowhere'}" in capsys.readouterr().err
-
-
-def test_lab_passes_allow_root_only_as_root(tmp_path):
-    from vae_course import lab
-
-    course_files.copy_notebooks(tmp_path)
-    as_root = lab.lab_command(tmp_path, ["--no-browser"], as_root=True)
-    assert as_root.count("--allow-root") == 1 and as_root[-1] == "--no-browser"
-    assert f"--LabApp.default_url=/lab/tree/{WELCOME}" in as_root
-    assert "--allow-root" not in lab.lab_command(tmp_path, [], as_root=False)
-    given = lab.lab_command(tmp_path, ["--allow-root"], as_root=True)
-    assert given.count("--allow-root") == 1
-
-
 # ----------------------------------------------------------------------------- the wheel
 
 
