@@ -29,6 +29,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ from vae_course.storage import atomic_write_bytes, atomic_write_text
 PACKAGED_NOTEBOOKS = "course_notebooks"  # vae_course/course_notebooks/ inside a wheel
 MANIFEST_NAME = ".vae-course-notebooks.json"
 FIRST_NOTEBOOK = "00_welcome.ipynb"
+_CHAPTER_NUMBER = re.compile(r"^(\d+)_")
 
 # What copy_notebooks did with one file.
 COPIED = "copied"  # the file was missing
@@ -96,6 +98,34 @@ def student_notebooks() -> list[Path]:
     return sorted(student_notebooks_dir().glob("*.ipynb"))
 
 
+def chapter_notebooks(folder: Path, chapters: list[str] | None = None) -> list[Path]:
+    """The chapter notebooks (``NN_topic.ipynb``) of ``folder`` asked for, in chapter order.
+
+    ``chapters``: e.g. ``["02", "4"]`` (numbers) or ``["04_elbo"]`` (names); None for all.
+    Raises :class:`CourseFilesError` naming the chapters there are for an unknown one.
+    """
+    available = sorted(Path(folder).glob("[0-9]*_*.ipynb"))
+    if not available:
+        raise CourseFilesError(f"no chapter notebooks (NN_topic.ipynb) in {folder}")
+    if not chapters:
+        return available
+    chosen: list[Path] = []
+    for wanted in chapters:
+        key = wanted.strip().removesuffix(".ipynb")
+        number = f"{int(key):02d}" if key.isdigit() else None
+        matches = [path for path in available if path.stem == key or _number(path) == number]
+        if not matches:
+            names = ", ".join(path.stem for path in available)
+            raise CourseFilesError(f"there is no chapter {wanted!r}; the chapters are: {names}")
+        chosen.extend(path for path in matches if path not in chosen)
+    return sorted(chosen)
+
+
+def _number(path: Path) -> str | None:
+    match = _CHAPTER_NUMBER.match(path.name)
+    return match.group(1) if match else None
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -111,12 +141,12 @@ class CopyAction:
     def __str__(self) -> str:
         if self.action == KEPT:
             return (
-                f"kept    {self.name}: you edited it, so it was not replaced "
+                f"kept      {self.name}: you edited it, so it was not replaced "
                 "(--force replaces it and saves your version as a backup)"
             )
         if self.action == REPLACED:
-            return f"replaced {self.name} (your edited version is saved as {self.backup})"
-        return f"{self.action:<8}{self.name}"
+            return f"replaced  {self.name} (your edited version is saved as {self.backup})"
+        return f"{self.action:<9} {self.name}"
 
 
 def _read_manifest(path: Path) -> dict[str, str]:
@@ -217,13 +247,8 @@ def run(args: argparse.Namespace) -> int:
     destination = Path(args.directory).expanduser()
     for action in actions:
         print(action)
-    kept = [a for a in actions if a.action == KEPT]
-    print(
-        f"{len(actions) - len(kept)} of {len(actions)} notebooks are the course's in {destination}."
-    )
-    if kept:
-        print(
-            f"{len(kept)} edited by you were kept; `vae-course notebooks {args.directory} --force` replaces them."
-        )
+    kept = sum(action.action == KEPT for action in actions)
+    print(f"{len(actions)} notebooks in {destination}", end="")
+    print(f"; {kept} you edited were kept (--force replaces them)." if kept else ".")
     print(f"Open them: vae-course lab {args.directory}")
     return 0

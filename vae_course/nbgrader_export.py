@@ -52,7 +52,7 @@ import nbformat
 
 from vae_course import __version__
 from vae_course.authoring import BEGIN_MARKER, END_MARKER, MarkerError, Region, find_regions
-from vae_course.course_files import CourseFilesError, solutions_dir
+from vae_course.course_files import CourseFilesError, chapter_notebooks, solutions_dir
 from vae_course.storage import atomic_write_text
 
 FORMATS = ("nbgrader",)
@@ -61,7 +61,6 @@ NO_BREAK_SPACE = "\u00a0"
 # nbgrader finds its delimiters anywhere in a line (ClearSolutions: `delimiter in line`).
 NBGRADER_DELIMITERS = ("BEGIN SOLUTION", "END SOLUTION")
 _EXERCISE = re.compile(r"^Exercise\s+(\d+(?:\.\d+)*)", re.IGNORECASE)
-_CHAPTER_NAME = re.compile(r"^(\d+)_")
 
 NBGRADER_CONFIG = '''\
 """nbgrader configuration for the vae-course assignments (written by vae-course export).
@@ -299,30 +298,6 @@ def nbgrader_notebook(
 # ----------------------------------------------------------------------------- the export
 
 
-def _number(path: Path) -> str | None:
-    match = _CHAPTER_NAME.match(path.name)
-    return match.group(1) if match else None
-
-
-def chapter_notebooks(solutions: Path, chapters: list[str] | None) -> list[Path]:
-    """The solution notebooks asked for: ``["02", "04"]``, ``["04_elbo"]`` or None (all)."""
-    available = sorted(solutions.glob("[0-9]*.ipynb"))
-    if not available:
-        raise ExportError(f"no chapter notebooks (NN_topic.ipynb) in {solutions}")
-    if not chapters:
-        return available
-    chosen: list[Path] = []
-    for wanted in chapters:
-        key = wanted.strip().removesuffix(".ipynb")
-        number = f"{int(key):02d}" if key.isdigit() else None
-        matches = [path for path in available if path.stem == key or _number(path) == number]
-        if not matches:
-            names = ", ".join(p.stem for p in available)
-            raise ExportError(f"there is no chapter {wanted!r}; the chapters are: {names}")
-        chosen.extend(path for path in matches if path not in chosen)
-    return chosen
-
-
 def export_nbgrader(
     course_dir: str | Path,
     *,
@@ -347,9 +322,13 @@ def export_nbgrader(
     course_dir = Path(course_dir).expanduser()
     if course_dir.exists() and not course_dir.is_dir():
         raise ExportError(f"{course_dir} exists and is not a folder")
+    try:
+        chosen = chapter_notebooks(solutions, chapters)
+    except CourseFilesError as error:
+        raise ExportError(str(error)) from error
     catalogue = drill_registry.all_drills()
     planned: list[tuple[ExportedChapter, str]] = []
-    for path in chapter_notebooks(solutions, chapters):
+    for path in chosen:
         try:
             solution = nbformat.read(path, as_version=4)
             notebook, tested, solution_cells = nbgrader_notebook(
