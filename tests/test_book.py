@@ -163,8 +163,8 @@ def test_a_chapter_shows_figures_typeset_math_and_leads_to_the_next(
             downloaded.read_bytes() == (REPO_ROOT / "notebooks" / f"{chapter}.ipynb").read_bytes()
         )
 
-        page.locator("a.right-next").first.click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation(wait_until="load"):
+            page.locator("a.right-next").first.click()
         arrived = Path(unquote(urlparse(page.url).path))
         assert arrived == (book / "html" / "chapters" / f"{next_chapter}.html").resolve()
         assert page.locator("h1").first.inner_text().strip()
