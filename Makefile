@@ -14,7 +14,7 @@ LAB_ARGS ?=
 PYTEST_ARGS ?=
 NOTEBOOK_DIRS := solutions notebooks
 
-.PHONY: setup lab test test-unit test-browser build book bench lint format clean sandbox-tool
+.PHONY: setup lab test test-unit test-browser build book bench lint format clean sandbox-tool measure
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,11 @@ test-browser: setup
 
 bench: setup
 	$(BIN)/python benchmarks/train_throughput.py
+
+# Re-run every chapter in full mode and rewrite solutions/measured/*.json: the numbers the
+# prose quotes (tests/test_measured.py checks the text against them). Commit the result.
+measure: setup
+	MPLBACKEND=Agg VAE_COURSE_OFFLINE=1 $(BIN)/python -m vae_course.measured solutions/[0-9][0-9]_*.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
