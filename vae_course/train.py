@@ -607,7 +607,9 @@ def _module_sources(model: nn.Module) -> str:
 
     package_dir = Path(vae_course.__file__).parent
     texts = []
-    for name in ("train.py", "losses.py", "schedules.py"):
+    names = ["train.py", "losses.py", "schedules.py"]
+    names += sorted(f"models/{p.name}" for p in (package_dir / "models").glob("*.py"))
+    for name in names:  # the models package's helpers (networks, checks) are code too
         path = package_dir / name
         texts.append(path.read_text() if path.exists() else "")
     module = sys.modules.get(type(model).__module__)
