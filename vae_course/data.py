@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from vae_course import config, shapes, storage
+from vae_course._checks import integer
 
 DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist", "mnist-embedded", "shapes")
 SPLITS: tuple[str, ...] = ("train", "test")
@@ -152,27 +153,50 @@ def load_dataset(
         _memory[key] = _load_full(name, split, root, image_size)
     dataset = _memory[key]
     if config.fast_mode():
-        return dataset.subset(stratified_indices(dataset.labels, FAST_MAX[split]))
+        return dataset.subset(subset_indices(len(dataset), FAST_MAX[split], dataset.labels))
     return dataset.subset(torch.arange(len(dataset)))
 
 
-def stratified_indices(labels: torch.Tensor, n: int, seed: int = _SPLIT_SEED) -> torch.Tensor:
-    """Indices of at most ``n`` examples with every label represented equally.
+def subset_indices(
+    count: int, n: int, labels: torch.Tensor | None = None, seed: int = _SPLIT_SEED
+) -> torch.Tensor:
+    """Indices of a seeded subset of ``min(n, count)`` of ``count`` examples: the one rule
+    behind every fast-mode subset (:func:`load_dataset` and :func:`vae_course.train.fit`).
 
-    Examples are drawn per label with a seeded permutation, never by slicing, because a
-    source may be sorted by label; the result is in a seeded random order (so the first
-    few examples show every label).
+    With ``labels`` (count,) the subset is *stratified*: each class gets a share of the
+    ``n`` slots proportional to its size (largest remainders round, so the sizes add up to
+    ``n`` exactly), drawn from the class by a seeded permutation, never by slicing (a source
+    may be sorted by label). Without labels, a seeded random subset. The result is in a
+    seeded random order, so the first few examples show every label; when ``n >= count``
+    it is ``arange(count)`` (the data's own order).
+
+    Why proportional rather than equal shares per class: a fast-mode subset stands in for
+    the data, so it keeps the data's class balance (an imbalanced set, such as the digits
+    0-4 of a split, is not made balanced) and has exactly ``n`` examples; on a balanced
+    set, such as ``mnist-embedded``, both rules give the same counts.
+    No chapter calls it; every chapter meets it under ``VAE_COURSE_FAST=1`` (CI).
     """
-    labels = torch.as_tensor(labels)
-    if n >= len(labels):
-        return torch.arange(len(labels))  # keep the data set's own (already mixed) order
-    classes = torch.unique(labels)
-    per_class = max(1, n // len(classes))
-    generator = torch.Generator().manual_seed(seed)
+    count = integer(count, "count", minimum=0)
+    n = integer(n, "n", minimum=0)
+    if n >= count:
+        return torch.arange(count)  # keep the data set's own (already mixed) order
+    generator = torch.Generator().manual_seed(int(seed))
+    if labels is None:
+        return torch.randperm(count, generator=generator)[:n]
+    labels = torch.as_tensor(labels).reshape(-1)
+    if labels.numel() != count:
+        raise ValueError(f"got {labels.numel()} labels for {count} examples")
+    classes, sizes = torch.unique(labels, return_counts=True)
+    quota = sizes.double() * n / count
+    take = quota.floor().long()
+    remainder = n - int(take.sum())
+    if remainder > 0:  # the largest fractional parts get the slots that are left
+        order = torch.argsort(quota - take.double(), descending=True, stable=True)
+        take[order[:remainder]] += 1
     chosen = []
-    for c in classes:
+    for c, k in zip(classes.tolist(), take.tolist(), strict=True):
         members = torch.nonzero(labels == c).flatten()
-        chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
+        chosen.append(members[torch.randperm(len(members), generator=generator)[:k]])
     chosen = torch.cat(chosen)
     return chosen[torch.randperm(len(chosen), generator=generator)]
 

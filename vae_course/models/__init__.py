@@ -18,6 +18,12 @@ model                      ``encode(x)``                              ``forward(
 All models have ``latent_dim`` and ``input_shape`` attributes; the VAEs also have
 ``reparameterize(mu, log_var)`` and ``sample(n, generator=None)`` (pixel probabilities).
 
+Many images at once, for any of these models: :func:`encode_all` (mean codes and log
+variances, in batches, on the CPU), :func:`decode_probabilities` (sigmoid(decode(z))) and
+:func:`reconstruct` (decode the mean code); :func:`encode_batch` / :func:`decode_batch`
+call one model the way its kind expects (labels for a conditional model, x for an
+autoregressive decoder).
+
 One file per family: ``_base.py`` (outputs, input checks, :func:`reparameterize`, the base
 class :class:`GaussianVAE` of the unconditional VAEs), ``_networks.py`` (MLP and
 convolutional encoder/decoder builders), ``autoencoder.py``, ``mlp.py`` (:class:`VAE`),
@@ -27,7 +33,19 @@ convolutional encoder/decoder builders), ``autoencoder.py``, ``mlp.py`` (:class:
 
 from __future__ import annotations
 
-from ._base import AEOutput, GaussianVAE, VAEOutput, reparameterize
+from ._base import (
+    AEOutput,
+    GaussianVAE,
+    VAEOutput,
+    decode_batch,
+    decode_probabilities,
+    encode_all,
+    encode_batch,
+    evaluating,
+    model_device,
+    reconstruct,
+    reparameterize,
+)
 from .autoencoder import Autoencoder
 from .autoregressive import AutoregressiveVAE
 from .conditional import ConditionalVAE
@@ -44,5 +62,12 @@ __all__ = [
     "GaussianVAE",
     "VAE",
     "VAEOutput",
+    "decode_batch",
+    "decode_probabilities",
+    "encode_all",
+    "encode_batch",
+    "evaluating",
+    "model_device",
+    "reconstruct",
     "reparameterize",
 ]

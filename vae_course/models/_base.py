@@ -1,5 +1,5 @@
-"""What every model of the course shares: its outputs, input checks, reparameterisation and
-the base class of the unconditional VAEs.
+"""What every model of the course shares: its outputs, input checks, reparameterisation,
+the base class of the unconditional VAEs, and encoding / decoding many images at once.
 
 A new architecture lives in its own file next to this one: subclass :class:`GaussianVAE`
 (build ``self.encoder`` (x -> features (B, F)) and ``self.decoder`` (z -> logits
@@ -9,8 +9,9 @@ A new architecture lives in its own file next to this one: subclass :class:`Gaus
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -203,3 +204,153 @@ class GaussianVAE(nn.Module):
 
     def extra_repr(self) -> str:
         return f"latent_dim={self.latent_dim}, input_shape={self.input_shape}"
+
+
+# ----------------------------------------------------------------------------- many images at once
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[None]:
+    """Context: eval mode and no gradients inside; the model's previous mode is restored.
+    Used by every function that encodes or decodes for a measurement or a picture."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def model_device(model: nn.Module, default: torch.device | str = "cpu") -> torch.device:
+    """The device of the model's first parameter (or buffer), else ``default``."""
+    for tensor in model.parameters():
+        return tensor.device
+    for tensor in model.buffers():
+        return tensor.device
+    return torch.device(default)
+
+
+def _check_encoder(model: object) -> nn.Module:
+    if not isinstance(model, nn.Module) or not callable(getattr(model, "encode", None)):
+        raise TypeError(
+            "model must be a torch.nn.Module with encode(x) and decode(z) methods, "
+            f"got {type(model).__name__}"
+        )
+    return model
+
+
+def _check_decoder(model: object) -> nn.Module:
+    if not isinstance(model, nn.Module) or not callable(getattr(model, "decode", None)):
+        raise TypeError(
+            "model must be a torch.nn.Module with encode(x) and decode(z) methods, "
+            f"got {type(model).__name__}"
+        )
+    return model
+
+
+def _labels_for(model: nn.Module, labels: Any, count: int, device: torch.device) -> Tensor | None:
+    """Labels (count,) on ``device`` for a conditional model (``num_classes``), else None."""
+    if getattr(model, "num_classes", None) is None:
+        return None
+    if labels is None:
+        raise ValueError(
+            f"{type(model).__name__} is conditional (num_classes={model.num_classes}): "
+            "pass the labels of the images (labels=... or label=...)"
+        )
+    labels = torch.as_tensor(labels).long().reshape(-1)
+    if labels.numel() == 1:
+        labels = labels.expand(count)
+    if labels.numel() != count:
+        raise ValueError(f"got {labels.numel()} labels for {count} images")
+    return labels.to(device)
+
+
+def encode_batch(model: nn.Module, x: Tensor, labels: Tensor | None = None) -> Any:
+    """``model.encode(x)``, or ``model.encode(x, labels)`` for a conditional model: the one
+    place that knows how each kind of course model is called (``fit`` uses it too)."""
+    return model.encode(x) if labels is None else model.encode(x, labels)
+
+
+def decode_batch(
+    model: nn.Module, z: Tensor, labels: Tensor | None = None, x: Tensor | None = None
+) -> Tensor:
+    """Logits of the decoder for codes ``z`` (B, d): ``decode(z, labels)`` for a conditional
+    model; ``decode(z, x)`` for a decoder that scores each pixel from the previous ones of
+    ``x`` (``decoder_needs_input = True``, teacher forcing) when ``x`` is given."""
+    if x is not None and getattr(model, "decoder_needs_input", False):
+        return model.decode(z, x)
+    return model.decode(z) if labels is None else model.decode(z, labels)
+
+
+def _as_batch(images: object, name: str = "images") -> Tensor:
+    if not isinstance(images, Tensor) and isinstance(getattr(images, "images", None), Tensor):
+        images = images.images  # a Dataset
+    if not isinstance(images, Tensor):
+        raise TypeError(
+            f"{name} must be a tensor of images (N, C, H, W) or a Dataset with .images, "
+            f"got {type(images).__name__}"
+        )
+    if images.dim() < 2 or images.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty batch (N, ...), got {tuple(images.shape)}")
+    return images
+
+
+def encode_all(
+    model: nn.Module, images: Any, labels: Any = None, batch_size: int = 2048
+) -> tuple[Tensor, Tensor | None]:
+    """Encode every image: ``(mu (N, d), log_var (N, d))`` on the CPU, float32.
+
+    For an autoencoder (``encode`` returns one tensor) the result is ``(codes (N, d), None)``.
+    ``images`` is a tensor (N, C, H, W) (or (N, D) for an MLP model) or a ``Dataset``;
+    ``labels`` (N,) (or one label for all) are required by a conditional model. Encodes
+    ``batch_size`` images at a time on the model's device, in eval mode under
+    ``torch.no_grad()``; the model's mode is restored afterwards. Used by
+    :func:`vae_course.plots.posterior_mean` and every function of
+    :mod:`vae_course.diagnostics`; used directly in 02_vae and 06_posterior_collapse.
+    """
+    model = _check_encoder(model)
+    images = _as_batch(images)
+    batch_size = positive_int(batch_size, "batch_size")
+    device = model_device(model, images.device)
+    count = images.shape[0]
+    y_all = _labels_for(model, labels, count, device)
+    codes, log_vars = [], []
+    with evaluating(model):
+        for start in range(0, count, batch_size):
+            x = images[start : start + batch_size].to(device)
+            y = None if y_all is None else y_all[start : start + batch_size]
+            out = encode_batch(model, x, y)
+            mu = out[0] if isinstance(out, (tuple, list)) else out
+            codes.append(mu.detach().reshape(mu.shape[0], -1).float().cpu())
+            if isinstance(out, (tuple, list)) and len(out) > 1:
+                log_vars.append(out[1].detach().reshape(mu.shape[0], -1).float().cpu())
+    return torch.cat(codes), (torch.cat(log_vars) if log_vars else None)
+
+
+def decode_probabilities(model: nn.Module, z: Any, labels: Any = None) -> Tensor:
+    """Pixel probabilities sigmoid(decode(z)), (N, C, H, W) on the CPU, for codes z (N, d)
+    (one code (d,) is treated as N = 1), in eval mode under ``torch.no_grad()``.
+
+    ``labels`` (N,) (or one label for all) are required by a conditional model. Used by
+    every picture of :mod:`vae_course.plots` and :mod:`vae_course.widgets`; used directly in
+    01_autoencoder, 02_vae, 07_beta_vae and 08_applications.
+    """
+    model = _check_decoder(model)
+    z = torch.as_tensor(z, dtype=torch.float32)
+    if z.dim() == 1:
+        z = z[None]
+    device = model_device(model)
+    y = _labels_for(model, labels, z.shape[0], device)
+    with evaluating(model):
+        logits = decode_batch(model, z.to(device), y)
+        return torch.sigmoid(logits).float().cpu()
+
+
+def reconstruct(model: nn.Module, images: Any, labels: Any = None) -> Tensor:
+    """Reconstructions decoded from the mean code: sigmoid(decode(mu(x))), shaped like the
+    images (N, C, H, W), on the CPU (:func:`encode_all`, then :func:`decode_probabilities`).
+    Deterministic (no sampling of z). Used in 01_autoencoder, 07_beta_vae, 08_applications.
+    """
+    mu, _ = encode_all(model, images, labels)
+    return decode_probabilities(model, mu, labels)
