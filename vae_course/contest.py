@@ -37,8 +37,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
+
+from vae_course import losses
+from vae_course._checks import positive_number
+from vae_course.models import parameter_count as _stored_numbers
 
 OK = "OK"
 RUNTIME_ERROR = "runtime error"
@@ -108,11 +111,7 @@ def parameter_count(model: nn.Module) -> int:
     """
     if isinstance(model, Submission):
         return model.parameter_count
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"expected a torch.nn.Module, got {type(model).__name__}")
-    count = sum(p.numel() for p in model.parameters())
-    count += sum(b.numel() for b in model.buffers() if b.is_floating_point())
-    return int(count)
+    return _stored_numbers(model)
 
 
 class _ElboProgram(nn.Module):
@@ -188,8 +187,9 @@ def negative_elbo(model: nn.Module, images: Tensor, seed: int = 0) -> float:
 
     −ELBO(x) = Σ_pixels BCE(logits, x) + KL(N(mu, diag exp(log_var)) ‖ N(0, I)), with one
     z = mu + exp(log_var / 2)·ε per image and ε drawn from a generator seeded by ``seed``
-    (the same noise for every submission). ValueError if the outputs have the wrong shapes
-    or are not finite.
+    (the same noise for every submission); the terms are those of
+    :func:`vae_course.losses.elbo`. ValueError if the outputs have the wrong shapes or are
+    not finite. Used in 09_olympiad_practice (the contest's grader).
     """
     program, latent_dim = _as_program(model)
     images = torch.as_tensor(images, dtype=torch.float32)
@@ -214,9 +214,7 @@ def negative_elbo(model: nn.Module, images: Tensor, seed: int = 0) -> float:
                         f"{tuple(log_var.shape)} do not match images {tuple(x.shape)} and a "
                         f"latent of size {latent_dim}"
                     )
-                bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
-                kl = 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1)
-                total += float(bce.flatten(1).sum(1).sum() + kl.sum())
+                total -= float(losses.elbo(x, logits, mu, log_var).elbo.sum())
     finally:
         model.train(was_training)
     value = total / images.shape[0]
@@ -527,9 +525,9 @@ def run_submission(
         notebook = nbformat.read(path, as_version=4)
     except Exception as error:  # noqa: BLE001 - not JSON, not a notebook
         raise ValueError(f"{path} is not a readable notebook: {error}") from error
-    limit = float(task.time_limit_s if timeout is None else timeout)
-    if not limit > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    limit = positive_number(
+        task.time_limit_s if timeout is None else timeout, "timeout (in seconds)"
+    )
     task = task.with_limits(time_limit_s=limit)
     workdir = Path(tempfile.mkdtemp(prefix="vae-contest-"))
     try:

@@ -298,7 +298,7 @@ def _load_full(name: str, split: str, root: str | Path | None, image_size: int |
     if name in _TORCHVISION and root is not None:
         return _from_arrays(name, split, *_torchvision_arrays(name, split, Path(root)))
     if name == "shapes":
-        image_size = shapes._check_image_size(image_size or SHAPES_DEFAULT_IMAGE_SIZE)
+        image_size = shapes.check_image_size(image_size or SHAPES_DEFAULT_IMAGE_SIZE)
         tag = f"shapes-{split}-{image_size}px-n{shapes_count(split, image_size)}"
     else:
         tag = f"{name}-{split}"

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from vae_course._checks import positive_int
+
 __all__ = [
     "ElboTerms",
     "bernoulli_log_likelihood",
@@ -33,6 +35,7 @@ __all__ = [
     "kl_between",
     "kl_divergence",
     "kl_divergence_per_dim",
+    "negative_elbo",
     "negative_elbo_loss",
     "reconstruction_log_likelihood",
     "vae_loss",
@@ -294,6 +297,52 @@ def negative_elbo_loss(
     return terms.loss(beta), terms
 
 
+def _encoded_gaussian(model: torch.nn.Module, x: Tensor, what: str) -> tuple[Tensor, Tensor]:
+    encoded = model.encode(x)
+    if not (isinstance(encoded, tuple) and len(encoded) == 2):
+        raise TypeError(
+            f"{type(model).__name__}.encode must return (mu, log_var); "
+            f"{what} needs a VAE, not an Autoencoder"
+        )
+    return _gaussian_params(*encoded)
+
+
+def _standard_normal_like(mu: Tensor, generator: torch.Generator | None) -> Tensor:
+    """eps ~ N(0, I) shaped like ``mu``, drawn on the generator's device when one is given."""
+    device = mu.device if generator is None else generator.device
+    eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=device)
+    return eps.to(mu.device)
+
+
+@torch.no_grad()
+def negative_elbo(
+    model: torch.nn.Module,
+    x: Tensor,
+    samples: int = 1,
+    *,
+    likelihood: str = "bernoulli",
+    log_sigma: float | Tensor = 0.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """The negative ELBO of each example, (B,) in nats, averaged over ``samples`` draws of z.
+
+    -ELBO(x) = 1/S sum_s [-log p(x | z_s) + KL(q(z|x) || N(0, I))], z_s ~ q(z|x) drawn as
+    mu + exp(log_var / 2) * eps_s with eps_s from ``generator`` (seed it for a
+    reproducible score). A score, not a loss: computed without gradients (train with
+    :func:`negative_elbo_loss`). Works with any model with ``encode(x) -> (mu, log_var)``
+    and ``decode(z) -> logits``. Used in 08_applications (the second anomaly score).
+    """
+    samples = positive_int(samples, "samples")
+    _check_likelihood(likelihood)
+    mu, log_var = _encoded_gaussian(model, x, "the negative ELBO")
+    total = torch.zeros(mu.shape[0], device=mu.device)
+    for _ in range(samples):
+        z = mu + torch.exp(0.5 * log_var) * _standard_normal_like(mu, generator)
+        logits = model.decode(z)
+        total -= elbo(x, logits, mu, log_var, likelihood=likelihood, log_sigma=log_sigma).elbo
+    return total / samples
+
+
 def vae_loss(
     logits: Tensor, x: Tensor, mu: Tensor, log_var: Tensor, beta: float = 1.0
 ) -> tuple[Tensor, Tensor, Tensor]:
@@ -342,23 +391,15 @@ def iwae_bound(
     model with ``encode(x) -> (mu, log_var)`` and ``decode(z) -> logits``. Gradients flow
     (it can train an IWAE); wrap in ``torch.no_grad()`` for evaluation.
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k (the number of importance samples) must be an int >= 1, got {k!r}")
+    k = positive_int(k, "k (the number of importance samples)")
     _check_likelihood(likelihood)
-    encoded = model.encode(x)
-    if not (isinstance(encoded, tuple) and len(encoded) == 2):
-        raise TypeError(
-            f"{type(model).__name__}.encode must return (mu, log_var); "
-            "the IWAE bound needs a VAE, not an Autoencoder"
-        )
-    mu, log_var = _gaussian_params(*encoded)
+    mu, log_var = _encoded_gaussian(model, x, "the IWAE bound")
     batch, d = mu.shape[0], mu.shape[1:].numel()
     mu, log_var = mu.reshape(batch, d), log_var.reshape(batch, d)
     x_flat = _tensor(x, "x").reshape(batch, -1)
     if chunk_size is None:
         chunk_size = max(1, 2048 // max(batch, 1))
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    chunk_size = positive_int(chunk_size, "chunk_size")
     std = torch.exp(0.5 * log_var)
     chunks = []
     for start in range(0, k, chunk_size):

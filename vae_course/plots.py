@@ -22,18 +22,17 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from vae_course.diagnostics import evaluating
+from vae_course._checks import finite_number, positive_int, positive_number
+from vae_course.models import decode_probabilities, encode_all, posterior_mean
 from vae_course.toys import LinearGaussianToy, single_sample_gradients
 
 __all__ = [
-    "decode_probabilities",
     "elbo_gap",
     "gradient_estimates",
     "image_grid",
     "image_rows",
     "interpolation_strip",
     "latent_scatter",
-    "posterior_mean",
     "posterior_regions",
     "prior_samples",
     "rate_distortion",
@@ -44,7 +43,6 @@ __all__ = [
 
 _PAD = 2  # pixels between tiles
 _PAD_VALUE = 0.5  # grey separators show on black and on white digits
-_ENCODE_CHUNK = 2048
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -72,80 +70,12 @@ def _as_images(images: Any, name: str = "images") -> Tensor:
     return images.float().cpu()
 
 
-def _check_model(model: Any) -> nn.Module:
+def _latent_dim(model: nn.Module, codes: Tensor | None = None) -> int:
     if not isinstance(model, nn.Module) or not callable(getattr(model, "decode", None)):
         raise TypeError(
             "model must be a torch.nn.Module with encode(x) and decode(z) methods, "
             f"got {type(model).__name__}"
         )
-    return model
-
-
-def _device(model: nn.Module) -> torch.device:
-    parameter = next(model.parameters(), None)
-    return parameter.device if parameter is not None else torch.device("cpu")
-
-
-def _labels_for(model: nn.Module, labels: Any, count: int) -> Tensor | None:
-    """Labels (count,) on the model's device for a conditional model, else None."""
-    if getattr(model, "num_classes", None) is None:
-        return None
-    if labels is None:
-        raise ValueError(
-            f"{type(model).__name__} is conditional (num_classes={model.num_classes}): "
-            "pass the labels of the images (labels=... or label=...)"
-        )
-    labels = torch.as_tensor(labels).long().reshape(-1)
-    if labels.numel() == 1:
-        labels = labels.expand(count)
-    if labels.numel() != count:
-        raise ValueError(f"got {labels.numel()} labels for {count} images")
-    return labels.to(_device(model))
-
-
-def posterior_mean(model: nn.Module, images: Any, labels: Any = None) -> Tensor:
-    """Deterministic codes (N, d) on the CPU: mu(x) of a VAE, z(x) of an autoencoder.
-
-    Encodes in chunks of 2048 under ``torch.no_grad()``; ``images`` (N, C, H, W).
-    """
-    return _encode_all(model, images, labels)[0]
-
-
-def _encode_all(model: nn.Module, images: Any, labels: Any = None) -> tuple[Tensor, Tensor | None]:
-    """(mu (N, d), log_var (N, d)) on the CPU; log_var is None for an autoencoder."""
-    model = _check_model(model)
-    images = _as_images(images)
-    y_all = _labels_for(model, labels, images.shape[0])
-    device = _device(model)
-    codes, log_vars = [], []
-    with evaluating(model):
-        for start in range(0, images.shape[0], _ENCODE_CHUNK):
-            x = images[start : start + _ENCODE_CHUNK].to(device)
-            if y_all is None:
-                out = model.encode(x)
-            else:
-                out = model.encode(x, y_all[start : start + _ENCODE_CHUNK])
-            mu = out[0] if isinstance(out, (tuple, list)) else out
-            codes.append(mu.reshape(mu.shape[0], -1).float().cpu())
-            if isinstance(out, (tuple, list)) and len(out) > 1:
-                log_vars.append(out[1].reshape(mu.shape[0], -1).float().cpu())
-    return torch.cat(codes), (torch.cat(log_vars) if log_vars else None)
-
-
-def decode_probabilities(model: nn.Module, z: Tensor, labels: Any = None) -> Tensor:
-    """Pixel probabilities sigmoid(decode(z)), (N, C, H, W) on the CPU, for codes z (N, d)."""
-    model = _check_model(model)
-    z = torch.as_tensor(z, dtype=torch.float32)
-    if z.dim() == 1:
-        z = z[None]
-    y = _labels_for(model, labels, z.shape[0])
-    with evaluating(model):
-        z = z.to(_device(model))
-        logits = model.decode(z) if y is None else model.decode(z, y)
-        return torch.sigmoid(logits).float().cpu()
-
-
-def _latent_dim(model: nn.Module, codes: Tensor | None = None) -> int:
     d = getattr(model, "latent_dim", None)
     if d is None and codes is not None:
         d = codes.shape[1]
@@ -172,19 +102,13 @@ def _tile_centres(count: int, size: int) -> list[float]:
     return [_PAD + i * (size + _PAD) + (size - 1) / 2 for i in range(count)]
 
 
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
 # ----------------------------------------------------------------------------- image figures
 
 
 def image_grid(images: Any, nrow: int = 8, title: str = "Images") -> Figure:
     """Show images (N, C, H, W) with values in [0, 1] as a grid of ``nrow`` per row."""
     images = _as_images(images)
-    nrow = _positive_int(nrow, "nrow")
+    nrow = positive_int(nrow, "nrow")
     rows = -(-images.shape[0] // nrow)
     columns = min(nrow, images.shape[0])
     fig, ax = plt.subplots(figsize=(max(2.0, 0.7 * columns), max(1.2, 0.7 * rows + 0.4)))
@@ -235,7 +159,7 @@ def reconstructions(model: nn.Module, images: Any, n: int = 8, labels: Any = Non
 
     Uses the first ``n`` images (N, C, H, W); decoding the posterior mean is deterministic.
     """
-    n = _positive_int(n, "n")
+    n = positive_int(n, "n")
     images = _as_images(images)[:n]
     labels = None if labels is None else torch.as_tensor(labels).reshape(-1)[: images.shape[0]]
     codes = posterior_mean(model, images, labels)
@@ -256,8 +180,8 @@ def prior_samples(model: nn.Module, n: int = 64, seed: int = 0, nrow: int = 8) -
     For an autoencoder this shows what lies between its codes (often not digits). A
     conditional model gets the labels 0, 1, ..., K-1, 0, ... in turn.
     """
-    n = _positive_int(n, "n")
-    d = _latent_dim(_check_model(model))
+    n = positive_int(n, "n")
+    d = _latent_dim(model)
     z = torch.randn(n, d, generator=torch.Generator().manual_seed(seed))
     num_classes = getattr(model, "num_classes", None)
     labels = None if num_classes is None else torch.arange(n) % num_classes
@@ -344,7 +268,7 @@ def posterior_regions(
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Circle, Ellipse
 
-    max_points = _positive_int(max_points, "max_points")
+    max_points = positive_int(max_points, "max_points")
     images = _as_images(images)[:max_points]
     label_tensor = None if labels is None else torch.as_tensor(labels).reshape(-1)[:max_points]
     if label_tensor is not None and label_tensor.numel() != images.shape[0]:
@@ -355,7 +279,7 @@ def posterior_regions(
             f"posterior_regions draws a 2-D latent space; this model has latent_dim={d}. "
             "Use latent_scatter(model, images, labels) for a projection of larger codes."
         )
-    mu, log_var = _encode_all(model, images, label_tensor)
+    mu, log_var = encode_all(model, images, label_tensor)
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.5, 5.0), layout="constrained")
     fig = ax.figure
@@ -409,7 +333,7 @@ def interpolation_strip(
     ``x_a``, ``x_b``: one image each ((C, H, W), (H, W) or (1, C, H, W)); ``steps`` >= 2 values
     of t from 0 to 1. The inputs are shown at both ends for comparison.
     """
-    steps = _positive_int(steps, "steps")
+    steps = positive_int(steps, "steps")
     if steps < 2:
         raise ValueError("steps must be at least 2 (the two end points)")
     ends = torch.cat([_as_single(x_a, "x_a"), _as_single(x_b, "x_b")])
@@ -453,8 +377,8 @@ def traversal_grid(
     The base code is mu(x) for an image ``x``, or 0 (the prior mean) when ``x`` is None.
     ``dims`` defaults to all dimensions, or the first 10 when d > 10.
     """
-    model = _check_model(model)
-    steps = _positive_int(steps, "steps")
+    _latent_dim(model)  # a course model, or a clear TypeError
+    steps = positive_int(steps, "steps")
     if x is None:
         base = torch.zeros(_latent_dim(model))
         origin = "the prior mean 0"
@@ -570,17 +494,6 @@ def rate_distortion(
 # ----------------------------------------------------------------------------- teaching toys
 
 
-def _finite_float(value: Any, name: str, positive: bool = False) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}") from error
-    if not math.isfinite(number) or (positive and number <= 0):
-        kind = "a positive finite number" if positive else "a finite number"
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    return number
-
-
 def gradient_estimates(
     mu: float = 1.0, sigma: float = 1.0, n: int = 4000, seed: int = 1, title: str | None = None
 ) -> Figure:
@@ -591,9 +504,9 @@ def gradient_estimates(
     The estimators are those of :func:`single_sample_gradients` (variances
     μ⁴/σ² + 14μ² + 15σ² and 4σ²); the noise ε ~ N(0, 1) is drawn in float64 with ``seed``.
     """
-    mu = _finite_float(mu, "mu")
-    sigma = _finite_float(sigma, "sigma", positive=True)
-    n = _positive_int(n, "n")
+    mu = finite_number(mu, "mu")
+    sigma = positive_number(sigma, "sigma")
+    n = positive_int(n, "n")
     eps = torch.randn(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     estimates = single_sample_gradients(mu, sigma, eps)
     low, high = torch.quantile(
@@ -632,8 +545,8 @@ def elbo_gap(
     toy = LinearGaussianToy() if toy is None else toy
     if not isinstance(toy, LinearGaussianToy):
         raise TypeError(f"toy must be a LinearGaussianToy, got {type(toy).__name__}")
-    m = _finite_float(m, "m")
-    sigma = _finite_float(sigma, "sigma", positive=True)
+    m = finite_number(m, "m")
+    sigma = positive_number(sigma, "sigma")
     elbo = toy.elbo(m, sigma**2).item()
     gap = toy.log_evidence - elbo
     centre = toy.posterior_mean

@@ -16,10 +16,12 @@ A schedule is a callable ``schedule(step) -> beta`` of the global optimisation s
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
+from numbers import Real
 
 import torch
 from torch import Tensor
+
+from vae_course._checks import finite_number, integer, positive_int
 
 __all__ = [
     "BetaSchedule",
@@ -37,28 +39,10 @@ __all__ = [
 # ----------------------------------------------------------------------------- checks
 
 
-def _number(value: object, name: str, *, minimum: float = 0.0, strict: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    value = float(value)
-    if value < minimum or (strict and value == minimum):
-        relation = ">" if strict else ">="
-        raise ValueError(f"{name} must be {relation} {minimum:g}, got {value:g}")
-    return value
-
-
-def _count(value: object, name: str, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _step(step: object) -> int:
     if isinstance(step, Tensor) and step.numel() == 1:
         step = int(step.item())
-    if isinstance(step, bool) or not isinstance(step, Integral) or step < 0:
-        raise ValueError(f"step must be a non-negative integer (0-based global step), got {step!r}")
-    return int(step)
+    return integer(step, "step (the 0-based global step)", minimum=0)
 
 
 def _batch_mean_kl(kl: object) -> Tensor:
@@ -97,7 +81,7 @@ class BetaSchedule:
 
     def values(self, total_steps: int) -> list[float]:
         """[beta(0), beta(1), ..., beta(total_steps - 1)] for plotting."""
-        return [self(s) for s in range(_count(total_steps, "total_steps", minimum=0))]
+        return [self(s) for s in range(integer(total_steps, "total_steps", minimum=0))]
 
     def _fields(self) -> dict[str, object]:
         return {}
@@ -117,7 +101,7 @@ class Constant(BetaSchedule):
     """beta(step) = beta for every step (beta = 1: the plain ELBO; beta > 1: a beta-VAE)."""
 
     def __init__(self, beta: float = 1.0) -> None:
-        self.beta_value = _number(beta, "beta")
+        self.beta_value = finite_number(beta, "beta", minimum=0)
 
     def beta(self, step: int) -> float:
         return self.beta_value
@@ -133,8 +117,8 @@ class LinearWarmup(BetaSchedule):
     """
 
     def __init__(self, warmup_steps: int, beta_max: float = 1.0) -> None:
-        self.warmup_steps = _count(warmup_steps, "warmup_steps", minimum=0)
-        self.beta_max = _number(beta_max, "beta_max")
+        self.warmup_steps = integer(warmup_steps, "warmup_steps", minimum=0)
+        self.beta_max = finite_number(beta_max, "beta_max", minimum=0)
 
     def beta(self, step: int) -> float:
         if self.warmup_steps == 0:
@@ -157,11 +141,11 @@ class SigmoidAnnealing(BetaSchedule):
     def __init__(
         self, midpoint: float, steepness: float | None = None, beta_max: float = 1.0
     ) -> None:
-        self.midpoint = _number(midpoint, "midpoint", strict=True)
+        self.midpoint = finite_number(midpoint, "midpoint", minimum=0, strict=True)
         if steepness is None:
             steepness = 10.0 / self.midpoint
-        self.steepness = _number(steepness, "steepness", strict=True)
-        self.beta_max = _number(beta_max, "beta_max")
+        self.steepness = finite_number(steepness, "steepness", minimum=0, strict=True)
+        self.beta_max = finite_number(beta_max, "beta_max", minimum=0)
 
     def beta(self, step: int) -> float:
         x = -self.steepness * (step - self.midpoint)
@@ -184,14 +168,14 @@ def cyclical_beta(
     ``total_steps`` keep beta_max.
     """
     step = _step(step)
-    total_steps = _count(total_steps, "total_steps")
-    n_cycles = _count(n_cycles, "n_cycles")
+    total_steps = positive_int(total_steps, "total_steps")
+    n_cycles = positive_int(n_cycles, "n_cycles")
     if n_cycles > total_steps:
         raise ValueError(f"n_cycles ({n_cycles}) cannot exceed total_steps ({total_steps})")
-    ratio = _number(ratio, "ratio", strict=True)
+    ratio = finite_number(ratio, "ratio", minimum=0, strict=True)
     if ratio > 1:
         raise ValueError(f"ratio must lie in (0, 1], got {ratio:g}")
-    beta_max = _number(beta_max, "beta_max")
+    beta_max = finite_number(beta_max, "beta_max", minimum=0)
     if step >= total_steps:
         return beta_max
     period = total_steps / n_cycles
@@ -242,9 +226,9 @@ class CapacityAnnealing(BetaSchedule):
     """
 
     def __init__(self, c_max: float, gamma: float, total_steps: int) -> None:
-        self.c_max = _number(c_max, "c_max")
-        self.gamma = _number(gamma, "gamma")
-        self.total_steps = _count(total_steps, "total_steps")
+        self.c_max = finite_number(c_max, "c_max", minimum=0)
+        self.gamma = finite_number(gamma, "gamma", minimum=0)
+        self.total_steps = positive_int(total_steps, "total_steps")
 
     def beta(self, step: int) -> float:
         return self.gamma
@@ -262,7 +246,7 @@ class CapacityAnnealing(BetaSchedule):
 
     def values(self, total_steps: int) -> list[float]:
         """[C(0), ..., C(total_steps - 1)]: the capacity curve (the interesting one to plot)."""
-        return [self.capacity(s) for s in range(_count(total_steps, "total_steps", minimum=0))]
+        return [self.capacity(s) for s in range(integer(total_steps, "total_steps", minimum=0))]
 
     def _fields(self) -> dict[str, object]:
         return {"c_max": self.c_max, "gamma": self.gamma, "total_steps": self.total_steps}
@@ -290,7 +274,9 @@ class _FunctionSchedule(BetaSchedule):
 
     def beta(self, step: int) -> float:
         value = self.fn(step)
-        return _number(float(value) if isinstance(value, Tensor) else value, "beta(step)")
+        return finite_number(
+            float(value) if isinstance(value, Tensor) else value, "beta(step)", minimum=0
+        )
 
     def _fields(self) -> dict[str, object]:
         return {"fn": getattr(self.fn, "__name__", self.fn)}
@@ -315,5 +301,5 @@ def free_bits_kl(kl_per_dim: Tensor, free_bits: float) -> Tensor:
             f"kl_per_dim must be shaped (B, d) (one KL per example and latent dimension), "
             f"got {tuple(kl_per_dim.shape)}"
         )
-    free_bits = _number(free_bits, "free_bits")
+    free_bits = finite_number(free_bits, "free_bits", minimum=0)
     return kl_per_dim.mean(dim=0).clamp(min=free_bits).sum()

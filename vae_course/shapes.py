@@ -30,6 +30,8 @@ import math
 import numpy as np
 import torch
 
+from vae_course._checks import integer, positive_int
+
 SHAPE_NAMES: tuple[str, ...] = ("square", "ellipse", "heart")
 FACTOR_NAMES: tuple[str, ...] = ("shape", "scale", "orientation", "x", "y")
 FACTOR_SIZES: tuple[int, ...] = (3, 6, 40, 32, 32)
@@ -114,7 +116,7 @@ def render_values(values: torch.Tensor, image_size: int = 64) -> torch.Tensor:
     Columns: shape index (0, 1, 2), scale, orientation (radians), x, y, as in
     :data:`FACTOR_NAMES`. Work is done in chunks so memory stays small for any N.
     """
-    size = _check_image_size(image_size)
+    size = check_image_size(image_size)
     values = torch.as_tensor(values, dtype=torch.float32)
     if values.ndim != 2 or values.shape[1] != len(FACTOR_NAMES):
         raise ValueError(f"factor values must have shape (N, 5), got {tuple(values.shape)}")
@@ -137,11 +139,9 @@ def generate_shapes(
     Returns ``(images (n, 1, S, S) float32 in [0, 1], factor_values (n, 5) float32,
     factor_classes (n, 5) int64)``, columns in :data:`FACTOR_NAMES` order.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
-    size = _check_image_size(image_size)
+    n = positive_int(n, "n")
+    seed = integer(seed, "seed")
+    size = check_image_size(image_size)
     rng = np.random.default_rng(int(seed))
     shapes = rng.permutation(np.arange(int(n)) % FACTOR_SIZES[0])
     others = [rng.integers(0, count, size=int(n)) for count in FACTOR_SIZES[1:]]
@@ -166,7 +166,8 @@ def _shape_index(shape: str | int) -> int:
     )
 
 
-def _check_image_size(image_size: int) -> int:
+def check_image_size(image_size: int) -> int:
+    """``image_size`` as an int in [MIN_IMAGE_SIZE, MAX_IMAGE_SIZE], or a ValueError."""
     ok = isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool)
     if not ok or not MIN_IMAGE_SIZE <= int(image_size) <= MAX_IMAGE_SIZE:
         raise ValueError(

@@ -22,7 +22,8 @@ import torch
 from torch import Tensor, nn
 
 from vae_course import plots, toys
-from vae_course.plots import decode_probabilities, posterior_mean
+from vae_course._checks import positive_number
+from vae_course.models import decode_probabilities, posterior_mean, reconstruct
 
 __all__ = [
     "beta_slider",
@@ -128,8 +129,8 @@ def _explorer_ranges(
     """(low, high, start) of each of the two sliders."""
     if images is not None and center is not None:
         raise ValueError("give center= or images= (the codes' box sets the centre), not both")
-    if span is not None and (isinstance(span, bool) or not float(span) > 0):
-        raise ValueError(f"span must be a positive number, got {span!r}")
+    if span is not None:
+        span = positive_number(span, "span")
     if images is not None:
         codes = posterior_mean(model, images, label)
         low, high = codes.min(0).values, codes.max(0).values
@@ -258,8 +259,7 @@ def beta_slider(
             model = models[beta]
             rows = []
             if inputs is not None:
-                recon = decode_probabilities(model, posterior_mean(model, inputs))
-                rows += [inputs, recon.reshape(inputs.shape)]
+                rows += [inputs, reconstruct(model, inputs).reshape(inputs.shape)]
             samples = decode_probabilities(model, noise)
             if rows and samples.shape[1:] != rows[0].shape[1:]:
                 samples = samples.reshape(n, *rows[0].shape[1:])

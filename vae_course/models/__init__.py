@@ -19,8 +19,9 @@ All models have ``latent_dim`` and ``input_shape`` attributes; the VAEs also hav
 ``reparameterize(mu, log_var)`` and ``sample(n, generator=None)`` (pixel probabilities).
 
 Many images at once, for any of these models: :func:`encode_all` (mean codes and log
-variances, in batches, on the CPU), :func:`decode_probabilities` (sigmoid(decode(z))) and
-:func:`reconstruct` (decode the mean code); :func:`encode_batch` / :func:`decode_batch`
+variances, in batches, on the CPU), :func:`posterior_mean` (the codes alone),
+:func:`decode_probabilities` (sigmoid(decode(z))) and :func:`reconstruct` (decode the
+mean code); :func:`encode_batch` / :func:`decode_batch`
 call one model the way its kind expects (labels for a conditional model, x for an
 autoregressive decoder).
 
@@ -37,12 +38,15 @@ from ._base import (
     AEOutput,
     GaussianVAE,
     VAEOutput,
+    as_image_batch,
     decode_batch,
     decode_probabilities,
     encode_all,
     encode_batch,
     evaluating,
     model_device,
+    parameter_count,
+    posterior_mean,
     reconstruct,
     reparameterize,
 )
@@ -62,12 +66,15 @@ __all__ = [
     "GaussianVAE",
     "VAE",
     "VAEOutput",
+    "as_image_batch",
     "decode_batch",
     "decode_probabilities",
     "encode_all",
     "encode_batch",
     "evaluating",
     "model_device",
+    "parameter_count",
+    "posterior_mean",
     "reconstruct",
     "reparameterize",
 ]

@@ -78,10 +78,7 @@ def _as_shape(input_shape: Sequence[int]) -> tuple[int, int, int]:
 def _check_hidden_dims(hidden_dims: Sequence[int] | int) -> tuple[int, ...]:
     if isinstance(hidden_dims, int):
         hidden_dims = (hidden_dims,)
-    dims = tuple(hidden_dims)
-    if any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in dims):
-        raise ValueError(f"hidden_dims must be positive integers, got {hidden_dims!r}")
-    return dims
+    return tuple(positive_int(h, f"hidden_dims[{i}]") for i, h in enumerate(hidden_dims))
 
 
 def _images(x: object, input_shape: tuple[int, int, int], model_name: str) -> Tensor:
@@ -222,6 +219,17 @@ def evaluating(model: nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
+def parameter_count(model: nn.Module) -> int:
+    """Every number the model stores: its parameters plus its floating-point buffers.
+    Used in 08_applications (conv vs MLP) and, through :func:`vae_course.contest.parameter_count`,
+    in 09_olympiad_practice (the contest's parameter budget)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"expected a torch.nn.Module, got {type(model).__name__}")
+    count = sum(p.numel() for p in model.parameters())
+    count += sum(b.numel() for b in model.buffers() if b.is_floating_point())
+    return int(count)
+
+
 def model_device(model: nn.Module, default: torch.device | str = "cpu") -> torch.device:
     """The device of the model's first parameter (or buffer), else ``default``."""
     for tensor in model.parameters():
@@ -283,7 +291,9 @@ def decode_batch(
     return model.decode(z) if labels is None else model.decode(z, labels)
 
 
-def _as_batch(images: object, name: str = "images") -> Tensor:
+def as_image_batch(images: object, name: str = "images") -> Tensor:
+    """The images of a tensor (N, ...) or of a ``Dataset`` (its ``.images``), N >= 1;
+    TypeError or ValueError naming ``name`` otherwise."""
     if not isinstance(images, Tensor) and isinstance(getattr(images, "images", None), Tensor):
         images = images.images  # a Dataset
     if not isinstance(images, Tensor):
@@ -310,7 +320,7 @@ def encode_all(
     :mod:`vae_course.diagnostics`; used directly in 02_vae and 06_posterior_collapse.
     """
     model = _check_encoder(model)
-    images = _as_batch(images)
+    images = as_image_batch(images)
     batch_size = positive_int(batch_size, "batch_size")
     device = model_device(model, images.device)
     count = images.shape[0]
@@ -326,6 +336,14 @@ def encode_all(
             if isinstance(out, (tuple, list)) and len(out) > 1:
                 log_vars.append(out[1].detach().reshape(mu.shape[0], -1).float().cpu())
     return torch.cat(codes), (torch.cat(log_vars) if log_vars else None)
+
+
+def posterior_mean(
+    model: nn.Module, images: Any, labels: Any = None, batch_size: int = 2048
+) -> Tensor:
+    """Deterministic codes (N, d) on the CPU: mu(x) of a VAE, z(x) of an autoencoder
+    (the first part of :func:`encode_all`). Used from 01_autoencoder on."""
+    return encode_all(model, images, labels, batch_size)[0]
 
 
 def decode_probabilities(model: nn.Module, z: Any, labels: Any = None) -> Tensor:
@@ -352,5 +370,4 @@ def reconstruct(model: nn.Module, images: Any, labels: Any = None) -> Tensor:
     images (N, C, H, W), on the CPU (:func:`encode_all`, then :func:`decode_probabilities`).
     Deterministic (no sampling of z). Used in 01_autoencoder, 07_beta_vae, 08_applications.
     """
-    mu, _ = encode_all(model, images, labels)
-    return decode_probabilities(model, mu, labels)
+    return decode_probabilities(model, posterior_mean(model, images, labels), labels)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from vae_course._checks import positive_int
+from vae_course._checks import integer, positive_int
 
 from ._base import (
     GaussianVAE,
@@ -104,10 +104,7 @@ class AutoregressiveVAE(GaussianVAE):
         self.decoder_hidden_dims = _check_hidden_dims(decoder_hidden_dims)
         if context is None:
             context = n_pixels - 1
-        if isinstance(context, bool) or not isinstance(context, int) or context < 0:
-            raise ValueError(
-                f"context must be None (all previous pixels) or an integer >= 0, got {context!r}"
-            )
+        context = integer(context, "context (or None: all previous pixels)", minimum=0)
         self.context = min(context, n_pixels - 1)
         self.ar_hidden = positive_int(ar_hidden, "ar_hidden")
 
