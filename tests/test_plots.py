@@ -316,3 +316,19 @@ def test_posterior_regions_refuses_other_latent_sizes():
         plots.posterior_regions(
             VAE(latent_dim=3, hidden_dims=(16,), input_shape=SHAPE), random_images(4)
         )
+
+
+def test_image_rows_names_columns_and_axes():
+    fig = plots.image_rows(
+        {"a": rand(3), "b": rand(3, seed=1)},
+        title="Named",
+        columns=["x", "y", "z"],
+        xlabel="what the columns are",
+        ylabel="what the rows are",
+    )
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["x", "y", "z"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    assert ax.get_xlabel() == "what the columns are" and ax.get_ylabel() == "what the rows are"
+    with pytest.raises(ValueError, match="2 columns, but the rows have 3"):
+        plots.image_rows({"a": rand(3)}, columns=["x", "y"])

@@ -118,13 +118,21 @@ def image_grid(images: Any, nrow: int = 8, title: str = "Images") -> Figure:
     return fig
 
 
-def image_rows(rows: Mapping[str, Any], title: str = "Image rows") -> Figure:
+def image_rows(
+    rows: Mapping[str, Any],
+    title: str = "Image rows",
+    columns: Sequence[str] | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
+) -> Figure:
     """Show several rows of images, each labelled on the left with its key.
 
     ``rows`` maps a label to images (n, C, H, W) with values in [0, 1] (n may differ between
     rows; shorter rows end in grey blanks). All rows must share C, H and W. Rows are drawn
     top to bottom in the order of the mapping, e.g.
-    ``image_rows({"input": x, "decode(μ)": x_hat}, title="...")``.
+    ``image_rows({"input": x, "decode(μ)": x_hat}, title="...")``. ``columns`` names the
+    columns below them (one name per column); ``xlabel`` and ``ylabel`` say what the
+    columns and rows are. Used from 01_autoencoder on (07 and 08 name rows and columns).
     """
     if not isinstance(rows, Mapping):
         raise TypeError(
@@ -137,20 +145,28 @@ def image_rows(rows: Mapping[str, Any], title: str = "Image rows") -> Figure:
     if len(shapes) > 1:
         found = ", ".join(f"{name!r}: {tuple(t.shape[1:])}" for name, t in tensors.items())
         raise ValueError(f"every row needs images of the same (C, H, W); got {found}")
-    columns = max(t.shape[0] for t in tensors.values())
+    count = max(t.shape[0] for t in tensors.values())
+    if columns is not None:
+        columns = [str(name) for name in columns]
+        if len(columns) != count:
+            raise ValueError(f"columns names {len(columns)} columns, but the rows have {count}")
     padded = []
     for images in tensors.values():
-        blanks = images.new_full((columns - images.shape[0], *images.shape[1:]), _PAD_VALUE)
+        blanks = images.new_full((count - images.shape[0], *images.shape[1:]), _PAD_VALUE)
         padded.append(torch.cat([images, blanks]))
     fig, ax = plt.subplots(
-        figsize=(max(3.0, 0.75 * columns + 1.5), max(1.5, 0.75 * len(tensors) + 0.6)),
+        figsize=(max(3.0, 0.75 * count + 1.5), max(1.5, 0.75 * len(tensors) + 0.6)),
         layout="constrained",
     )
-    _show_tiles(ax, torch.cat(padded), columns)
-    ax.set_yticks(_tile_centres(len(tensors), padded[0].shape[-2]), list(tensors))
-    ax.set_xticks([])
-    ax.tick_params(axis="y", length=0)
-    ax.set_title(title)
+    _show_tiles(ax, torch.cat(padded), count)
+    height, width = padded[0].shape[-2], padded[0].shape[-1]
+    ax.set_yticks(_tile_centres(len(tensors), height), list(tensors))
+    if columns is None:
+        ax.set_xticks([])
+    else:
+        ax.set_xticks(_tile_centres(count, width), columns)
+    ax.tick_params(length=0)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     return fig
 
 

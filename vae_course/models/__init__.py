@@ -51,7 +51,7 @@ from ._base import (
     reparameterize,
 )
 from .autoencoder import Autoencoder
-from .autoregressive import AutoregressiveVAE
+from .autoregressive import AutoregressiveVAE, strong_decoder_vae
 from .conditional import ConditionalVAE
 from .conv import ConvAutoencoder, ConvVAE
 from .mlp import VAE
@@ -77,4 +77,5 @@ __all__ = [
     "posterior_mean",
     "reconstruct",
     "reparameterize",
+    "strong_decoder_vae",
 ]

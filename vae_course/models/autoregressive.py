@@ -227,6 +227,22 @@ class AutoregressiveVAE(GaussianVAE):
         return torch.sigmoid(logits)
 
     @torch.no_grad()
+    def generate_with_shared_noise(self, z: Tensor, seed: int = 0) -> Tensor:
+        """One image per row of z (B, d), every row drawn with *the same* pixel noise:
+        probabilities (B, C, H, W) as in :meth:`generate`, each row with a generator seeded
+        by ``seed``. With the coin flips shared, the drawings differ only through z: the
+        images of a decoder that ignores z come out (nearly) identical. Used in
+        06_posterior_collapse (reconstructions and samples of a collapsed model).
+        """
+        z = _latents(z, self.latent_dim, type(self).__name__)
+        seed = integer(seed, "seed")
+        rows = [
+            self.generate(z[i : i + 1], generator=torch.Generator().manual_seed(seed))
+            for i in range(z.shape[0])
+        ]
+        return torch.cat(rows)
+
+    @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """Generate ``n`` images from z ~ N(0, I): pixel probabilities (n, C, H, W) along the
         sampled path (see :meth:`generate`); ``generator`` seeds both z and the pixels."""
@@ -240,3 +256,12 @@ class AutoregressiveVAE(GaussianVAE):
             f"latent_dim={self.latent_dim}, input_shape={self.input_shape}, "
             f"context={self.context}, ar_hidden={self.ar_hidden}"
         )
+
+
+def strong_decoder_vae(latent_dim: int = 16) -> AutoregressiveVAE:
+    """The strong-decoder VAE of chapters 05 and 06: the MLP encoder of :class:`VAE`
+    (784-400-d) with a decoder that sees every previous pixel (``context=None``), i.e.
+    ``AutoregressiveVAE(latent_dim=latent_dim)``. Used in 05_kl_annealing and
+    06_posterior_collapse (as a factory: ``train.fit_from_seed(strong_decoder_vae, ...)``).
+    """
+    return AutoregressiveVAE(latent_dim=latent_dim)
