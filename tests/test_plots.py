@@ -332,3 +332,84 @@ def test_image_rows_names_columns_and_axes():
     assert ax.get_xlabel() == "what the columns are" and ax.get_ylabel() == "what the rows are"
     with pytest.raises(ValueError, match="2 columns, but the rows have 3"):
         plots.image_rows({"a": rand(3)}, columns=["x", "y"])
+
+
+# ----------------------------------------------------------------------------- the figure style
+
+
+def _every_figure() -> dict[str, Figure]:
+    """One figure from every plotting function of plots.__all__ (a new function must be added)."""
+    vae_model, ae = model(), Autoencoder(latent_dim=2, hidden_dims=(8,), input_shape=SHAPE)
+    x, labels = rand(12), torch.arange(12) % 3
+    return {
+        "image_grid": plots.image_grid(rand(20), nrow=10),
+        "image_rows": plots.image_rows({"a": rand(4), "b": rand(3)}, columns=list("wxyz")),
+        "reconstructions": plots.reconstructions(vae_model, x, n=6),
+        "prior_samples": plots.prior_samples(vae_model, n=16),
+        "latent_scatter": plots.latent_scatter(vae_model, x, labels),
+        "posterior_regions": plots.posterior_regions(vae2(), x, labels),
+        "interpolation_strip": plots.interpolation_strip(ae, x[0], x[1], steps=30),
+        "traversal_grid": plots.traversal_grid(vae_model, x[0], steps=25),
+        "training_curves": plots.training_curves(vae_history()),
+        "rate_distortion": plots.rate_distortion([(1.0, 80.0, "β = 1"), (3.0, 70.0, "β = 0.5")]),
+        "gradient_estimates": plots.gradient_estimates(n=200),
+        "elbo_gap": plots.elbo_gap(),
+    }
+
+
+def test_importing_plots_applies_the_course_style():
+    import matplotlib
+
+    style = matplotlib.rc_params_from_file(plots.STYLE, use_default_template=False)
+    assert len(style) >= 10
+    for key, value in style.items():
+        assert matplotlib.rcParams[key] == value, key
+    assert plots.STYLE.name == "course.mplstyle" and plots.STYLE.is_file()
+
+
+def _off_style_texts(fig: Figure) -> list[tuple[str, float]]:
+    """(text, size) of every non-empty text whose size is none of the style sheet's sizes."""
+    import matplotlib
+    from matplotlib.text import Text
+
+    rc = matplotlib.rcParams
+    sizes = {
+        matplotlib.font_manager.FontProperties(size=rc[key]).get_size_in_points()
+        for key in ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize",
+                    "ytick.labelsize", "legend.fontsize", "legend.title_fontsize",
+                    "figure.titlesize")
+    }  # fmt: skip
+    return [
+        (text.get_text(), text.get_fontsize())
+        for text in fig.findobj(Text)
+        if text.get_text() and text.get_fontsize() not in sizes
+    ]
+
+
+def test_every_plots_function_draws_in_the_course_style():
+    import matplotlib
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    figures = _every_figure()
+    functions = {name for name in plots.__all__ if callable(getattr(plots, name))}
+    assert set(figures) == functions  # every plotting function is checked here
+    for name, fig in figures.items():
+        assert fig.get_figwidth() <= plots.MAX_FIGURE_WIDTH + 1e-9, name
+        assert fig.dpi == matplotlib.rcParams["figure.dpi"], name
+        assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine), name
+        assert _off_style_texts(fig) == [], name
+
+
+def test_a_figure_with_its_own_font_size_is_caught():
+    """The check above can fail: a per-figure override is not one of the style's sizes."""
+    fig = plots.image_grid(rand(4))
+    assert _off_style_texts(fig) == []
+    fig.axes[0].set_title("tiny", fontsize=6.5)
+    assert _off_style_texts(fig) == [("tiny", 6.5)]
+
+
+def test_wide_image_figures_shrink_their_tiles_to_the_maximum_width():
+    narrow = plots.image_grid(rand(4), nrow=4)
+    wide = plots.image_grid(rand(40), nrow=40)
+    assert narrow.get_figwidth() < plots.MAX_FIGURE_WIDTH
+    assert wide.get_figwidth() == pytest.approx(plots.MAX_FIGURE_WIDTH)

@@ -1,8 +1,13 @@
-"""Pictures of what a (variational) autoencoder learned.
+"""Pictures of what a (variational) autoencoder learned, in the course's one figure style.
 
 Every plotting function returns the matplotlib ``Figure`` it drew (made with
 ``plt.subplots``; nothing is shown or closed here: end the notebook cell with ``;`` or
 ``plt.show()``). Each figure has a title, and labelled axes where axes mean something.
+
+Importing this module applies the course's style sheet (``vae_course/course.mplstyle``,
+:data:`STYLE`): font sizes, 90 dpi and constrained layout for every figure of the
+session, the chapters' own ``plt.subplots`` figures included. Figures are at most
+:data:`MAX_FIGURE_WIDTH` inches wide, so a notebook shows them all at their natural size.
 
 Models follow the course interface (:mod:`vae_course.models`): ``encode(x)`` returns
 ``(mu, log_var)`` for a VAE or a code ``z`` for an autoencoder, and ``decode(z)`` returns
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -27,6 +33,8 @@ from vae_course.models import decode_probabilities, encode_all, posterior_mean
 from vae_course.toys import LinearGaussianToy, single_sample_gradients
 
 __all__ = [
+    "MAX_FIGURE_WIDTH",
+    "STYLE",
     "elbo_gap",
     "gradient_estimates",
     "image_grid",
@@ -41,8 +49,14 @@ __all__ = [
     "traversal_grid",
 ]
 
+STYLE = Path(__file__).with_name("course.mplstyle")  # the course's one figure style
+MAX_FIGURE_WIDTH = 10.0  # inches: 900 pixels at the style's 90 dpi
+plt.style.use(STYLE)
+
 _PAD = 2  # pixels between tiles
 _PAD_VALUE = 0.5  # grey separators show on black and on white digits
+_TILE = 0.6  # inches per image tile, unless the figure would be wider than allowed
+_LABELS = 1.3  # inches for row labels (tick labels and an axis label) left of the tiles
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -84,6 +98,16 @@ def _latent_dim(model: nn.Module, codes: Tensor | None = None) -> int:
     return int(d)
 
 
+def _tile_figsize(
+    columns: int, rows: int, left: float = 0.0, extra_height: float = 0.5
+) -> tuple[float, float]:
+    """(width, height) in inches for ``rows`` x ``columns`` image tiles, ``left`` inches of row
+    labels and ``extra_height`` inches of title and column labels, at most MAX_FIGURE_WIDTH
+    wide (the tiles shrink to fit)."""
+    tile = min(_TILE, (MAX_FIGURE_WIDTH - left) / max(columns, 1))
+    return max(2.0, tile * columns + left), max(1.2, tile * rows + extra_height)
+
+
 def _tile(images: Tensor, nrow: int) -> Tensor:
     """A (H', W', C) or (H', W') array of images tiled ``nrow`` per row."""
     from torchvision.utils import make_grid
@@ -111,7 +135,7 @@ def image_grid(images: Any, nrow: int = 8, title: str = "Images") -> Figure:
     nrow = positive_int(nrow, "nrow")
     rows = -(-images.shape[0] // nrow)
     columns = min(nrow, images.shape[0])
-    fig, ax = plt.subplots(figsize=(max(2.0, 0.7 * columns), max(1.2, 0.7 * rows + 0.4)))
+    fig, ax = plt.subplots(figsize=_tile_figsize(columns, rows))
     _show_tiles(ax, images, nrow)
     ax.set_axis_off()
     ax.set_title(title)
@@ -154,10 +178,8 @@ def image_rows(
     for images in tensors.values():
         blanks = images.new_full((count - images.shape[0], *images.shape[1:]), _PAD_VALUE)
         padded.append(torch.cat([images, blanks]))
-    fig, ax = plt.subplots(
-        figsize=(max(3.0, 0.75 * count + 1.5), max(1.5, 0.75 * len(tensors) + 0.6)),
-        layout="constrained",
-    )
+    below = 0.5 if columns is None and not xlabel else 0.9
+    fig, ax = plt.subplots(figsize=_tile_figsize(count, len(tensors), _LABELS, below))
     _show_tiles(ax, torch.cat(padded), count)
     height, width = padded[0].shape[-2], padded[0].shape[-1]
     ax.set_yticks(_tile_centres(len(tensors), height), list(tensors))
@@ -181,7 +203,7 @@ def reconstructions(model: nn.Module, images: Any, n: int = 8, labels: Any = Non
     codes = posterior_mean(model, images, labels)
     recon = decode_probabilities(model, codes, labels)
     count = images.shape[0]
-    fig, ax = plt.subplots(figsize=(max(3.0, 0.8 * count), 2.2))
+    fig, ax = plt.subplots(figsize=_tile_figsize(count, 2, _LABELS))
     _show_tiles(ax, torch.cat([images, recon.reshape(images.shape)]), count)
     size = images.shape[-2]
     ax.set_yticks(_tile_centres(2, size), ["input", "reconstruction"])
@@ -238,7 +260,7 @@ def latent_scatter(
         share = singular.pow(2) / singular.pow(2).sum().clamp_min(1e-12)
         axis_names = (f"PC1 ({share[0]:.0%} of variance)", f"PC2 ({share[1]:.0%} of variance)")
         how = f"first two principal components of d={d}"
-    fig, ax = plt.subplots(figsize=(5.5, 4.8))
+    fig, ax = plt.subplots(figsize=(6.5, 5.0))
     if label_tensor is None:
         ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.6)
     else:
@@ -251,7 +273,7 @@ def latent_scatter(
                 color=cmap(i % cmap.N), label=str(value),
             )  # fmt: skip
         if len(classes) <= 20:
-            ax.legend(title="label", markerscale=3, fontsize="small", loc="best")
+            ax.legend(title="label", markerscale=3, loc="best")
     ax.set_xlabel(axis_names[0])
     ax.set_ylabel(axis_names[1] or "")
     ax.set_title(f"Mean codes of {images.shape[0]} images ({how})")
@@ -297,7 +319,7 @@ def posterior_regions(
         )
     mu, log_var = encode_all(model, images, label_tensor)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.5, 5.0), layout="constrained")
+        fig, ax = plt.subplots(figsize=(6.5, 5.0))
     fig = ax.figure
     if label_tensor is None:
         classes, colour_index = [None], torch.zeros(images.shape[0], dtype=torch.long)
@@ -335,7 +357,7 @@ def posterior_regions(
     ax.set_title(title)
     if legend and (label_tensor is not None or log_var is not None) and len(classes) <= 20:
         ax.legend(
-            title=None if label_tensor is None else "label", markerscale=3, fontsize="small",
+            title=None if label_tensor is None else "label", markerscale=3,
             loc="center left", bbox_to_anchor=(1.02, 0.5),
         )  # fmt: skip
     return fig
@@ -358,10 +380,10 @@ def interpolation_strip(
     path = (1 - t) * z[0] + t * z[1]
     decoded = decode_probabilities(model, path, label)
     strip = torch.cat([ends[:1], decoded.reshape(steps, *ends.shape[1:]), ends[1:]])
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.8 * (steps + 2)), 1.9))
+    fig, ax = plt.subplots(figsize=_tile_figsize(steps + 2, 1, extra_height=1.1))
     _show_tiles(ax, strip, steps + 2)
     names = ["x_a"] + [f"{v:.2f}" for v in t.flatten().tolist()] + ["x_b"]
-    ax.set_xticks(_tile_centres(steps + 2, ends.shape[-1]), names, fontsize="small")
+    ax.set_xticks(_tile_centres(steps + 2, ends.shape[-1]), names)
     ax.set_yticks([])
     ax.set_xlabel("interpolation weight t (inputs at both ends)")
     ax.set_title(f"Latent interpolation ({type(model).__name__}): decode((1-t) z_a + t z_b)")
@@ -415,13 +437,11 @@ def traversal_grid(
     for row, j in enumerate(dims):
         codes[row * steps : (row + 1) * steps, j] = values
     decoded = decode_probabilities(model, codes, label)
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.75 * steps), max(1.8, 0.75 * len(dims) + 0.6)))
+    fig, ax = plt.subplots(figsize=_tile_figsize(steps, len(dims), _LABELS, extra_height=1.1))
     _show_tiles(ax, decoded, steps)
     height, width = decoded.shape[-2], decoded.shape[-1]
     ax.set_yticks(_tile_centres(len(dims), height), [f"z{j + 1}" for j in dims])
-    ax.set_xticks(
-        _tile_centres(steps, width), [f"{v:.1f}" for v in values.tolist()], fontsize="small"
-    )
+    ax.set_xticks(_tile_centres(steps, width), [f"{v:.1f}" for v in values.tolist()])
     ax.set_xlabel("value of the varied latent dimension")
     ax.set_ylabel("varied dimension")
     ax.set_title(f"Latent traversals around {origin} ({type(model).__name__}{note})")
@@ -443,7 +463,7 @@ def training_curves(history: Any, title: str | None = None) -> Figure:
         ) from error
     if not epochs:
         raise ValueError("the history has no epochs to plot")
-    fig, ax = plt.subplots(figsize=(8.5, 4.0), layout="constrained")
+    fig, ax = plt.subplots(figsize=(MAX_FIGURE_WIDTH, 4.0))
     styles = {"train": "-", "test": "--"}
     for metric, colour in (("reconstruction", "tab:blue"), ("kl", "tab:orange")):
         for split, style in styles.items():
@@ -467,7 +487,7 @@ def training_curves(history: Any, title: str | None = None) -> Figure:
         legend_x = 1.16
     # Outside the axes, right of the β axis: inside, it would hide the curves or the β line.
     ax.legend(
-        handles, names, loc="upper left", bbox_to_anchor=(legend_x, 1.0), fontsize="small",
+        handles, names, loc="upper left", bbox_to_anchor=(legend_x, 1.0),
     )  # fmt: skip
     model = getattr(history, "info", {}).get("model", "model")
     ax.set_title(title or f"Training curves of the {model}")
@@ -487,7 +507,7 @@ def rate_distortion(
         raise ValueError("points must be a list of (rate, distortion, label) triples") from error
     if not parsed:
         raise ValueError("points is empty: give at least one (rate, distortion, label)")
-    fig, ax = plt.subplots(figsize=(6.0, 4.5))
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
     rates = [p[0] for p in parsed]
     distortions = [p[1] for p in parsed]
     for rate, distortion, name in parsed:
@@ -529,7 +549,7 @@ def gradient_estimates(
         torch.cat(list(estimates.values())), torch.tensor([0.01, 0.99], dtype=torch.float64)
     ).tolist()
     bins = torch.linspace(min(low, 2 * mu - 1), max(high, 2 * mu + 1), 81).numpy()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharex=True, layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(MAX_FIGURE_WIDTH, 3.4), sharex=True)
     colours = ["tab:blue", "tab:orange"]
     for ax, (name, g), colour in zip(axes, estimates.items(), colours, strict=True):
         ax.hist(g.numpy(), bins=bins, color=colour)
@@ -539,7 +559,7 @@ def gradient_estimates(
             xlabel="single-sample estimate",
             ylabel="count",
         )
-        ax.legend(fontsize="small")
+        ax.legend()
     fig.suptitle(
         title or f"Gradient estimates of d/dμ E[z²] for μ = {mu:.2f}, σ = {sigma:.2f} (same x axis)"
     )
@@ -567,7 +587,7 @@ def elbo_gap(
     gap = toy.log_evidence - elbo
     centre = toy.posterior_mean
     z = torch.linspace(min(-3.0, m - 3 * sigma), max(centre + 3.0, m + 3 * sigma), 400)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(MAX_FIGURE_WIDTH, 3.6))
     densities = {
         "prior p(z)": (0.0, 1.0),
         "posterior p(z|x)": (centre, math.sqrt(toy.posterior_var)),
@@ -576,7 +596,7 @@ def elbo_gap(
     for name, (mean, std) in densities.items():
         left.plot(z, torch.distributions.Normal(mean, std).log_prob(z).exp(), label=name)
     left.set(title=f"Densities of the toy model (x = {toy.x:g})", xlabel="z", ylabel="density")
-    left.legend(fontsize="small")
+    left.legend()
     right.bar(
         ["log p(x)", "ELBO", "gap = KL(q || p(z|x))"],
         [toy.log_evidence, elbo, gap],
