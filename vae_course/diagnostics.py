@@ -60,6 +60,7 @@ def kl_per_dimension(model: nn.Module, images: Tensor, batch_size: int = 512) ->
 
     KL_j = 1/N sum_n 1/2 (mu_nj^2 + sigma_nj^2 - log sigma_nj^2 - 1), in nats; the sum over
     j is the average KL term of the ELBO. A dimension with KL_j ~ 0 is unused (collapsed).
+    Used in 02_vae.
     """
     mu, log_var = _posterior(model, images, batch_size)
     return kl_divergence_per_dim(mu, log_var).mean(dim=0)
@@ -71,6 +72,7 @@ def active_units_from_means(mu: Tensor, threshold: float = 0.01) -> int:
     ``mu`` (N, d) are posterior means E_q[z|x_n] (N >= 2); the variance over examples is the
     unbiased sample variance. A dimension whose mean does not move with x carries no
     information about x.
+    Taught in 06_posterior_collapse, Exercise 6.1 (the package's active_units).
     """
     if not isinstance(mu, Tensor):
         raise TypeError(f"mu must be a tensor (N, d), got {type(mu).__name__}")
@@ -87,6 +89,7 @@ def active_units(
 
     Encodes the images (posterior means; an autoencoder's codes) and calls
     :func:`active_units_from_means`.
+    Used in 02_vae, 04_elbo and 07_beta_vae.
     """
     mu, _ = encode_all(model, images, batch_size=batch_size)
     return active_units_from_means(mu, threshold)
@@ -106,6 +109,7 @@ def mutual_information_from_posteriors(
     (logsumexp_m log q(z_n|x_m) - log N)], both terms at the same z_n so their noise cancels.
     ``mu``, ``log_var`` (N, d). The estimate is biased, lies in [0, log N] up to noise and
     saturates near log N when the posteriors barely overlap.
+    Used by collapse_report (05_kl_annealing, 06_posterior_collapse).
     """
     if mu.shape != log_var.shape or mu.dim() != 2 or mu.shape[0] < 2:
         raise ValueError(
@@ -153,6 +157,7 @@ def mutual_information(
     See :func:`mutual_information_from_posteriors` for the estimator (cost N^2 d, hence the
     random subset, drawn with ``seed``). Near 0 means z tells nothing about x (collapse); the
     estimate saturates near log N (7.6 nats for N = 2048).
+    Not called by a chapter; collapse_report (06_posterior_collapse) reports the same estimate.
     """
     images = _subset(as_image_batch(images), max_examples, seed)
     mu, log_var = _posterior(model, images, batch_size)
@@ -170,6 +175,7 @@ class CollapseReport:
     ``active_units`` of ``latent_dim``; ``mutual_information`` I(x; z) estimate (nats);
     ``collapsed`` True when no unit is active or the total KL is below 1 nat; ``verdict``
     one line, e.g. ``"collapsed: 0/20 active units, KL 0.01 nats, I(x;z) 0.00 nats"``.
+    What collapse_report returns in 05_kl_annealing and 06_posterior_collapse.
     """
 
     kl_per_dim: Tensor
@@ -223,6 +229,7 @@ def collapse_report(
     Verdict: ``"collapsed: ..."`` when no unit is active (threshold on Var_x mu) or the
     average total KL is below 1 nat, else ``"healthy: ..."`` (noting unused dimensions).
     All statistics use at most ``max_examples`` images (a random subset drawn with ``seed``).
+    Used in 05_kl_annealing and 06_posterior_collapse.
     """
     images = _subset(as_image_batch(images), max_examples, seed)
     mu, log_var = _posterior(model, images, batch_size)
@@ -275,6 +282,7 @@ def mutual_information_matrix(codes: Tensor, factors: Tensor, n_bins: int = 20) 
     ``codes`` (N, d) are discretised into ``n_bins`` equal-width bins per dimension;
     ``factors`` (N, K) are treated as discrete labels (factor classes); MI by sklearn's
     ``mutual_info_score`` on the empirical joint distribution.
+    Used by mig (07_beta_vae).
     """
     from sklearn.metrics import mutual_info_score
 
@@ -303,6 +311,7 @@ def mig_from_codes(codes: Tensor, factors: Tensor, n_bins: int = 20) -> float:
     code dimensions with the largest MI with factor v_k (codes discretised into ``n_bins``
     bins, MI and H by sklearn's ``mutual_info_score``). In [0, 1]: 1 when each factor is
     captured by one dimension alone. Factors that never vary in the data (H = 0) are skipped.
+    Used by mig (07_beta_vae).
     """
     matrix = mutual_information_matrix(codes, factors, n_bins)
     if matrix.shape[0] < 2:
@@ -336,6 +345,7 @@ def mig(
     ``load_dataset("shapes").factor_classes``); ``factor_sizes`` (optional, length K)
     checks that every class lies in 0..size-1 (catching factor *values* passed by mistake).
     See :func:`mig_from_codes` for the formula.
+    Used in 07_beta_vae.
     """
     images = as_image_batch(images)
     factors = _as_2d_array(factor_classes, "factor_classes")
@@ -390,6 +400,7 @@ def nearest_training_image(
     digit (it hedges between them), so blurry, undecided decodings would score as
     "near a real image". After thresholding, a blur becomes either an empty image or a blob,
     both many flips away from any real digit, while a sharp, digit-like decoding stays close.
+    Used in 01_autoencoder and 02_vae.
     """
     threshold = float(threshold)
     if not 0.0 <= threshold < 1.0:

@@ -24,7 +24,9 @@ class TrainingDiverged(FloatingPointError, ValueError):
 
 
 def describe_nonfinite(loss: Tensor) -> str:
-    """``"NaN"`` or ``"inf (infinite)"``: what a non-finite loss was, for the message."""
+    """``"NaN"`` or ``"inf (infinite)"``: what a non-finite loss was, for the message.
+    Used by fit (its messages appear in 02_vae); no chapter calls it.
+    """
     value = float(loss.detach())
     return "NaN" if math.isnan(value) else f"{value} (infinite)"
 
@@ -44,6 +46,7 @@ def diagnose(
     ``x`` is the batch (B, C, H, W) whose loss was not finite; ``terms`` (or None) has the
     batch's ``logits`` and, for a VAE, ``mu`` and ``log_var`` (B, d); ``step`` is the
     global step (-1 while evaluating); ``error`` says what the loss was ("NaN", ...).
+    Used by fit; 02_vae shows its diagnosis of a VAE that predicts sigma.
     """
     where = f"at step {step}" if step >= 0 else "while evaluating"
     causes: list[str] = []

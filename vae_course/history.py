@@ -193,7 +193,9 @@ def _format_value(value: Any, column: str = "") -> str:
 
 
 def format_seconds(seconds: float) -> str:
-    """``12.3 s`` under a minute, else ``2 min 5 s``: how long a training run took."""
+    """``12.3 s`` under a minute, else ``2 min 5 s``: how long a training run took.
+    Used by History's caption and fit's cache message (every chapter); no chapter calls it.
+    """
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(seconds, 60)

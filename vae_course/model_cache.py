@@ -36,7 +36,9 @@ TRAINING_CODE = ("train.py", "losses.py", "schedules.py")  # plus every file of 
 
 
 def tensor_digest(tensor: Tensor | None) -> str:
-    """SHA-1 of a tensor's shape, dtype and bytes (``"none"`` for None)."""
+    """SHA-1 of a tensor's shape, dtype and bytes (``"none"`` for None).
+    Used by fit's cache, which every chapter's re-run loads from; no chapter calls it.
+    """
     if tensor is None:
         return "none"
     flat = tensor.detach().cpu().contiguous().reshape(-1)
@@ -48,7 +50,8 @@ def tensor_digest(tensor: Tensor | None) -> str:
 
 def stable_description(value: Any) -> str:
     """A description that is identical across Python sessions (no memory addresses): the
-    ``repr``, or for a function the qualified name, source and closure values."""
+    ``repr``, or for a function the qualified name, source and closure values.
+    Used by fit's cache, which every chapter's re-run loads from; no chapter calls it."""
     text = repr(value)
     if " at 0x" not in text:
         return text
@@ -118,7 +121,8 @@ def cache_key(
     settings: dict[str, Any],
 ) -> str:
     """20 hex digits naming one training run: ``model`` before training, the (images, labels)
-    of the training and test data (``test`` None when there is none) and the settings."""
+    of the training and test data (``test`` None when there is none) and the settings.
+    Used by fit's cache, which every chapter's re-run loads from; no chapter calls it."""
     test_images, test_labels = (None, None) if test is None else test
     parts = {
         "format": CACHE_FORMAT,
@@ -137,7 +141,9 @@ def cache_key(
 
 
 def cache_path(model: nn.Module, key: str) -> Path:
-    """Where the run with ``key`` is stored: ``<cache>/models/<Class>-<key>.pt``."""
+    """Where the run with ``key`` is stored: ``<cache>/models/<Class>-<key>.pt``.
+    Used by fit's cache, which every chapter's re-run loads from; no chapter calls it.
+    """
     return storage.cache_dir("models") / f"{type(model).__name__}-{key}.pt"
 
 
@@ -146,6 +152,7 @@ def load(path: Path, model: nn.Module, device: torch.device) -> History | None:
 
     A damaged file is set aside (with a warning) so the caller retrains. On success the
     model is on ``device`` in eval mode.
+    Used by fit's cache, which every chapter's re-run loads from; no chapter calls it.
     """
     if not path.exists():
         return None
@@ -170,7 +177,9 @@ def load(path: Path, model: nn.Module, device: torch.device) -> History | None:
 
 
 def save(path: Path, model: nn.Module, history: History) -> None:
-    """Store the trained weights (on the CPU) and the History at ``path``, atomically."""
+    """Store the trained weights (on the CPU) and the History at ``path``, atomically.
+    Used by fit's cache, which every chapter's re-run loads from; no chapter calls it.
+    """
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     payload = {"format": CACHE_FORMAT, "state_dict": state, "history": history.to_dict()}
     storage.atomic_torch_save(payload, path)

@@ -130,7 +130,9 @@ def _tile_centres(count: int, size: int) -> list[float]:
 
 
 def image_grid(images: Any, nrow: int = 8, title: str = "Images") -> Figure:
-    """Show images (N, C, H, W) with values in [0, 1] as a grid of ``nrow`` per row."""
+    """Show images (N, C, H, W) with values in [0, 1] as a grid of ``nrow`` per row.
+    Used from 00_welcome on.
+    """
     images = _as_images(images)
     nrow = positive_int(nrow, "nrow")
     rows = -(-images.shape[0] // nrow)
@@ -196,6 +198,7 @@ def reconstructions(model: nn.Module, images: Any, n: int = 8, labels: Any = Non
     """Inputs (top row) and their reconstructions sigmoid(decode(mu(x))) (bottom row).
 
     Uses the first ``n`` images (N, C, H, W); decoding the posterior mean is deterministic.
+    Used in 01_autoencoder.
     """
     n = positive_int(n, "n")
     images = _as_images(images)[:n]
@@ -217,6 +220,7 @@ def prior_samples(model: nn.Module, n: int = 64, seed: int = 0, nrow: int = 8) -
 
     For an autoencoder this shows what lies between its codes (often not digits). A
     conditional model gets the labels 0, 1, ..., K-1, 0, ... in turn.
+    Used in 02_vae, 03_reparameterisation and 08_applications.
     """
     n = positive_int(n, "n")
     d = _latent_dim(model)
@@ -237,6 +241,7 @@ def latent_scatter(
     ``method``: ``"auto"`` (the codes themselves when d <= 2, else PCA), ``"pca"`` (first two
     principal components of the codes, with their share of the variance) or ``"first"`` (the
     first two latent dimensions). At most ``max_points`` points are drawn.
+    Used in 01_autoencoder and 02_vae.
     """
     if method not in ("auto", "pca", "first"):
         raise ValueError(f"method must be 'auto', 'pca' or 'first', got {method!r}")
@@ -302,6 +307,7 @@ def posterior_regions(
     code) only the dots are drawn: it has no region and no prior. At most ``max_points``
     images are used. Draws into ``ax`` when given (e.g. one panel of a comparison), else into
     a new figure; returns the Figure either way.
+    Used in 02_vae (points vs regions).
     """
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Circle, Ellipse
@@ -370,6 +376,7 @@ def interpolation_strip(
 
     ``x_a``, ``x_b``: one image each ((C, H, W), (H, W) or (1, C, H, W)); ``steps`` >= 2 values
     of t from 0 to 1. The inputs are shown at both ends for comparison.
+    Used in 01_autoencoder, 02_vae and 08_applications.
     """
     steps = positive_int(steps, "steps")
     if steps < 2:
@@ -414,6 +421,7 @@ def traversal_grid(
 
     The base code is mu(x) for an image ``x``, or 0 (the prior mean) when ``x`` is None.
     ``dims`` defaults to all dimensions, or the first 10 when d > 10.
+    Used in 07_beta_vae.
     """
     _latent_dim(model)  # a course model, or a clear TypeError
     steps = positive_int(steps, "steps")
@@ -454,6 +462,7 @@ def traversal_grid(
 def training_curves(history: Any, title: str | None = None) -> Figure:
     """Reconstruction and KL (nats per example; train solid, test dashed) against the epoch,
     with the KL weight β on a second y axis. ``history`` is a :class:`vae_course.train.History`.
+    Used in 01_autoencoder and 02_vae.
     """
     try:
         epochs = history["epoch"]
@@ -500,6 +509,7 @@ def rate_distortion(
     """Place models on the rate–distortion plane: ``points`` is a list of
     (rate, distortion, label) with rate = KL(q(z|x) || p(z)) and distortion = -log p(x|z),
     both in nats per example. Dotted diagonals mark equal negative ELBO = rate + distortion.
+    Used in 07_beta_vae.
     """
     try:
         parsed = [(float(r), float(d), str(name)) for r, d, name in points]
@@ -539,6 +549,7 @@ def gradient_estimates(
 
     The estimators are those of :func:`single_sample_gradients` (variances
     μ⁴/σ² + 14μ² + 15σ² and 4σ²); the noise ε ~ N(0, 1) is drawn in float64 with ``seed``.
+    Used in 03_reparameterisation (through widgets.gradient_estimator_explorer).
     """
     mu = finite_number(mu, "mu")
     sigma = positive_number(sigma, "sigma")
@@ -577,6 +588,7 @@ def elbo_gap(
 
     Left: the densities of the prior p(z), the exact posterior p(z | x) and q. Right: bars
     of log p(x), ELBO(m, σ²) and the gap log p(x) − ELBO = KL(q ‖ p(z | x)) ≥ 0, in nats.
+    Used in 04_elbo (through widgets.elbo_gap_explorer).
     """
     toy = LinearGaussianToy() if toy is None else toy
     if not isinstance(toy, LinearGaussianToy):

@@ -62,7 +62,9 @@ def _batch_mean_kl(kl: object) -> Tensor:
 
 
 class BetaSchedule:
-    """Base class: ``__call__(step) -> beta``, ``kl_term(kl, step)``, ``values(total_steps)``."""
+    """Base class: ``__call__(step) -> beta``, ``kl_term(kl, step)``, ``values(total_steps)``.
+    The base of the schedules of 05_kl_annealing.
+    """
 
     def __call__(self, step: int) -> float:
         return self.beta(_step(step))
@@ -98,7 +100,9 @@ class BetaSchedule:
 
 
 class Constant(BetaSchedule):
-    """beta(step) = beta for every step (beta = 1: the plain ELBO; beta > 1: a beta-VAE)."""
+    """beta(step) = beta for every step (beta = 1: the plain ELBO; beta > 1: a beta-VAE).
+    Used in 05_kl_annealing.
+    """
 
     def __init__(self, beta: float = 1.0) -> None:
         self.beta_value = finite_number(beta, "beta", minimum=0)
@@ -114,6 +118,7 @@ class LinearWarmup(BetaSchedule):
     """beta(step) = beta_max * min(1, step / warmup_steps): 0 at step 0, beta_max from then on.
 
     ``warmup_steps = 0`` means no warm-up (beta_max from step 0).
+    Used in 05_kl_annealing and 06_posterior_collapse.
     """
 
     def __init__(self, warmup_steps: int, beta_max: float = 1.0) -> None:
@@ -136,6 +141,7 @@ class SigmoidAnnealing(BetaSchedule):
     ``midpoint``. The default steepness 10 / midpoint makes beta(0) ~ 5e-5 * beta_max and
     beta(2 * midpoint) ~ (1 - 5e-5) * beta_max. (Bowman et al. used steepness 0.0025,
     midpoint 2500.)
+    Used in 05_kl_annealing.
     """
 
     def __init__(
@@ -166,6 +172,7 @@ def cyclical_beta(
     With tau = (step mod T) / T in [0, 1): beta = beta_max * min(1, tau / ratio), i.e. a linear
     rise from 0 to beta_max over the first ``ratio`` of each cycle, then flat. Steps past
     ``total_steps`` keep beta_max.
+    Taught in 05_kl_annealing, Exercise 5.1.
     """
     step = _step(step)
     total_steps = positive_int(total_steps, "total_steps")
@@ -190,6 +197,7 @@ class Cyclical(BetaSchedule):
     over the first ``ratio * T`` steps, then stays at beta_max: beta = beta_max *
     min(1, tau / ratio), tau = (step mod T) / T. After ``total_steps`` beta stays at beta_max.
     See :func:`cyclical_beta`.
+    Used in 05_kl_annealing.
     """
 
     def __init__(
@@ -223,6 +231,7 @@ class CapacityAnnealing(BetaSchedule):
 
     Use :meth:`kl_term` for the loss (``__call__`` returns gamma, the weight on the KL
     deviation, so a curve of "beta" shows gamma); :meth:`capacity` gives C(step).
+    Used in 07_beta_vae.
     """
 
     def __init__(self, c_max: float, gamma: float, total_steps: int) -> None:
@@ -256,6 +265,7 @@ def as_schedule(beta: float | BetaSchedule | object) -> BetaSchedule:
     """A float becomes :class:`Constant` (beta); a :class:`BetaSchedule` is returned as is.
 
     Any other callable ``step -> beta`` is wrapped so it gains ``kl_term`` and ``values``.
+    Used by fit (every chapter that passes beta); no chapter calls it.
     """
     if isinstance(beta, BetaSchedule):
         return beta
@@ -293,6 +303,7 @@ def free_bits_kl(kl_per_dim: Tensor, free_bits: float) -> Tensor:
     **before** the max. A dimension whose average KL is below ``free_bits`` (lambda, nats)
     contributes the constant lambda and so receives no gradient: the optimiser gains nothing
     by pushing it further towards the prior. Use it in place of mean_b(KL_b) in the loss.
+    Taught in 06_posterior_collapse, Exercise 6.2.
     """
     if not isinstance(kl_per_dim, Tensor):
         raise TypeError(f"kl_per_dim must be a tensor (B, d), got {type(kl_per_dim).__name__}")

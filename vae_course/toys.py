@@ -33,6 +33,7 @@ def single_sample_gradients(mu: Any, sigma: Any, eps: Tensor) -> dict[str, Tenso
 
     Both are unbiased. Returns ``{"score function": ĝ, "reparameterisation": ĝ}``, each
     shaped like ``eps``. ``mu`` and ``sigma`` are numbers or tensors broadcastable to ``eps``.
+    Used in 03_reparameterisation.
     """
     if not isinstance(eps, Tensor):
         raise TypeError(f"eps must be a tensor of standard normal noise, got {type(eps).__name__}")
@@ -51,6 +52,7 @@ class LinearGaussianToy:
         ELBO(m, v) = −½ log(2π s²) − ((x − m)² + v) / (2 s²)  −  ½ (m² + v − log v − 1),
 
     (expected log-likelihood minus KL(q ‖ p(z))), and log p(x) − ELBO(m, v) = KL(q ‖ p(z | x)).
+    Used in 04_elbo.
     """
 
     x: float = 1.5

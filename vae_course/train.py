@@ -497,6 +497,7 @@ def steps_per_epoch(data: Any, batch_size: int = 128) -> int:
 
     Use it to size a β schedule in steps, e.g. a warm-up over the first 10 epochs:
     ``10 * steps_per_epoch(train, 128)``. (Fast mode uses fewer examples, so fewer steps.)
+    Used in 05_kl_annealing, 06_posterior_collapse and 07_beta_vae (schedules sized in steps).
     """
     batch_size = positive_int(batch_size, "batch_size")
     count = as_split(data, "data").images.shape[0]

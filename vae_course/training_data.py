@@ -21,7 +21,8 @@ from torch import Tensor
 @dataclass
 class Split:
     """Images (N, C, H, W) float32 and labels (N,) int64 (or None) of one data split, with
-    the data set's name and split when they came from a ``Dataset``."""
+    the data set's name and split when they came from a ``Dataset``.
+    Used by fit (every chapter); no chapter makes one."""
 
     images: Tensor
     labels: Tensor | None
@@ -40,6 +41,7 @@ def as_split(data: Any, role: str) -> Split:
     ``role`` names the argument in messages ("data", "test_data"). Raises TypeError or
     ValueError with the fix for non-tensors, empty or unbatched images, integer pixels and
     a number of labels that does not match the images.
+    Used by fit and steps_per_epoch (every chapter); no chapter calls it.
     """
     labels = None
     name = split = None
@@ -75,7 +77,8 @@ def as_split(data: Any, role: str) -> Split:
 
 def check_values(split: Split, role: str, likelihood: str) -> None:
     """Refuse data that would make the loss NaN or meaningless, before any training:
-    non-finite pixels, and pixels outside [0, 1] under the Bernoulli likelihood."""
+    non-finite pixels, and pixels outside [0, 1] under the Bernoulli likelihood.
+    Used by fit; 08_applications shows its message for 0..255 pixels."""
     images = split.images
     low, high = (float(v) for v in torch.aminmax(images))  # NaN and inf propagate here
     if not (math.isfinite(low) and math.isfinite(high)):
@@ -95,7 +98,8 @@ def check_values(split: Split, role: str, likelihood: str) -> None:
 
 def fast_subset(split: Split, limit: int, seed: int) -> Split:
     """At most ``limit`` examples, by :func:`vae_course.data.subset_indices` (stratified by
-    label with proportional shares when there are labels, else seeded random)."""
+    label with proportional shares when there are labels, else seeded random).
+    Used by fit under VAE_COURSE_FAST=1 (CI); no chapter calls it."""
     from vae_course.data import subset_indices
 
     count = split.images.shape[0]
@@ -107,7 +111,9 @@ def fast_subset(split: Split, limit: int, seed: int) -> Split:
 
 
 def auto_test_split(train: Split) -> Split | None:
-    """The test split matching a ``Dataset`` loaded with split "train", else None."""
+    """The test split matching a ``Dataset`` loaded with split "train", else None.
+    Used by fit (test_data="auto") from 01_autoencoder on; no chapter calls it.
+    """
     if train.name is None or train.split != "train":
         return None
     try:

@@ -41,7 +41,8 @@ _PAD = 2
 
 def images_to_png(images: Tensor, nrow: int = 8, scale: int = 4) -> bytes:
     """PNG bytes of images (N, C, H, W) in [0, 1] tiled ``nrow`` per row, each pixel drawn as a
-    ``scale`` x ``scale`` block (nearest neighbour, so digits stay crisp)."""
+    ``scale`` x ``scale`` block (nearest neighbour, so digits stay crisp).
+    Used by the explorers of 01-08; no chapter calls it."""
     from PIL import Image
     from torchvision.utils import make_grid
 
@@ -64,7 +65,9 @@ def images_to_png(images: Tensor, nrow: int = 8, scale: int = 4) -> bytes:
 
 
 def decode_to_png(model: nn.Module, z: Any, scale: int = 6, label: Any = None) -> bytes:
-    """PNG bytes of sigmoid(decode(z)) for one code z (d,) or several (N, d) side by side."""
+    """PNG bytes of sigmoid(decode(z)) for one code z (d,) or several (N, d) side by side.
+    Used by the explorers of 01-08; no chapter calls it.
+    """
     z = torch.as_tensor(z, dtype=torch.float32)
     if z.dim() == 1:
         z = z[None]
@@ -168,6 +171,7 @@ def latent_explorer(
     each side; or ±span around its centre when span is given) and start at the median code:
     use this for an autoencoder, whose codes sit wherever training put them.
     Moving a slider re-renders sigmoid(decode(z)).
+    Used in 01_autoencoder and 02_vae.
     """
     d = _latent_dim(model)
     if d != 2:
@@ -198,6 +202,7 @@ def traversal_sliders(
 
     The image shows sigmoid(decode(z)) for the slider values; "reset" returns to the start.
     ``x`` is one image ((C, H, W), (H, W) or (1, C, H, W)).
+    Used in 07_beta_vae and 08_applications.
     """
     d = _latent_dim(model)
     if x is None:
@@ -235,6 +240,7 @@ def beta_slider(
     """Compare models trained with different β: a slider over the β values (the keys of
     ``models``) shows, for the chosen model, reconstructions of the first ``n`` ``images``
     (top: inputs, middle: reconstructions) and ``n`` samples from the prior (bottom).
+    Not used by a chapter: an explorer for a β sweep such as 07_beta_vae's.
     """
     if not isinstance(models, Mapping) or not models:
         raise ValueError("models must be a non-empty dict {beta: trained model}")
@@ -280,7 +286,8 @@ def beta_slider(
 
 def figure_to_png(figure: Any, dpi: int = 80) -> bytes:
     """PNG bytes of a matplotlib Figure; the figure is closed afterwards (so a notebook does
-    not also show it as a static picture)."""
+    not also show it as a static picture).
+    Used by the explorers of 03_reparameterisation and 04_elbo."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
@@ -313,6 +320,7 @@ def gradient_estimator_explorer(
     :func:`vae_course.plots.gradient_estimates`: single-sample estimates of d/dμ E[z²],
     z ~ N(μ, σ²), by the score function (variance μ⁴/σ² + 14μ² + 15σ²) and by
     reparameterisation (variance 4σ²). ``title`` replaces the figure's default title.
+    Used in 03_reparameterisation.
     """
     mu_slider = _parameter_slider("μ", mu, -2.0, 2.0, 0.1)
     sigma_slider = widgets.FloatLogSlider(
@@ -347,6 +355,7 @@ def elbo_gap_explorer(
     σ in [0.1, 2]) over :func:`vae_course.plots.elbo_gap`: in the exact toy model
     (:class:`vae_course.toys.LinearGaussianToy`) the bars show log p(x), the ELBO and the gap
     log p(x) − ELBO = KL(q ‖ p(z | x)), which closes when q reaches the posterior.
+    Used in 04_elbo.
     """
     toy = toys.LinearGaussianToy() if toy is None else toy
     mean_slider = _parameter_slider("mean of q", m, -1.0, 3.0, 0.05)

@@ -209,7 +209,8 @@ class GaussianVAE(nn.Module):
 @contextmanager
 def evaluating(model: nn.Module) -> Iterator[None]:
     """Context: eval mode and no gradients inside; the model's previous mode is restored.
-    Used by every function that encodes or decodes for a measurement or a picture."""
+    Used by every function that encodes or decodes for a measurement or a picture.
+    Used by every measurement and picture of the package; no chapter calls it."""
     was_training = model.training
     model.eval()
     try:
@@ -231,7 +232,9 @@ def parameter_count(model: nn.Module) -> int:
 
 
 def model_device(model: nn.Module, default: torch.device | str = "cpu") -> torch.device:
-    """The device of the model's first parameter (or buffer), else ``default``."""
+    """The device of the model's first parameter (or buffer), else ``default``.
+    Used by encode_all and decode_probabilities; no chapter calls it.
+    """
     for tensor in model.parameters():
         return tensor.device
     for tensor in model.buffers():
@@ -276,7 +279,8 @@ def _labels_for(model: nn.Module, labels: Any, count: int, device: torch.device)
 
 def encode_batch(model: nn.Module, x: Tensor, labels: Tensor | None = None) -> Any:
     """``model.encode(x)``, or ``model.encode(x, labels)`` for a conditional model: the one
-    place that knows how each kind of course model is called (``fit`` uses it too)."""
+    place that knows how each kind of course model is called (``fit`` uses it too).
+    Used by fit and encode_all (every chapter); no chapter calls it."""
     return model.encode(x) if labels is None else model.encode(x, labels)
 
 
@@ -285,7 +289,8 @@ def decode_batch(
 ) -> Tensor:
     """Logits of the decoder for codes ``z`` (B, d): ``decode(z, labels)`` for a conditional
     model; ``decode(z, x)`` for a decoder that scores each pixel from the previous ones of
-    ``x`` (``decoder_needs_input = True``, teacher forcing) when ``x`` is given."""
+    ``x`` (``decoder_needs_input = True``, teacher forcing) when ``x`` is given.
+    Used by fit and decode_probabilities (every chapter); no chapter calls it."""
     if x is not None and getattr(model, "decoder_needs_input", False):
         return model.decode(z, x)
     return model.decode(z) if labels is None else model.decode(z, labels)
@@ -293,7 +298,8 @@ def decode_batch(
 
 def as_image_batch(images: object, name: str = "images") -> Tensor:
     """The images of a tensor (N, ...) or of a ``Dataset`` (its ``.images``), N >= 1;
-    TypeError or ValueError naming ``name`` otherwise."""
+    TypeError or ValueError naming ``name`` otherwise.
+    Used by encode_all and the diagnostics; no chapter calls it."""
     if not isinstance(images, Tensor) and isinstance(getattr(images, "images", None), Tensor):
         images = images.images  # a Dataset
     if not isinstance(images, Tensor):

@@ -82,6 +82,7 @@ class AutoregressiveVAE(GaussianVAE):
         context: how many previous pixels each pixel may see (``None``: all of them).
         ar_hidden: H, hidden units of the masked network (default 500).
         input_shape: (C, H, W), default (1, 28, 28).
+    Used in 05_kl_annealing and 06_posterior_collapse (the strong decoder).
     """
 
     decoder_needs_input = True  # decode(z, x) scores x (teacher forcing); fit passes x
