@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vae_course._checks import positive_int
+from vae_course.models import reparameterize
 
 __all__ = [
     "ElboTerms",
@@ -316,13 +317,6 @@ def _encoded_gaussian(model: torch.nn.Module, x: Tensor, what: str) -> tuple[Ten
     return _gaussian_params(*encoded)
 
 
-def _standard_normal_like(mu: Tensor, generator: torch.Generator | None) -> Tensor:
-    """eps ~ N(0, I) shaped like ``mu``, drawn on the generator's device when one is given."""
-    device = mu.device if generator is None else generator.device
-    eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=device)
-    return eps.to(mu.device)
-
-
 @torch.no_grad()
 def negative_elbo(
     model: torch.nn.Module,
@@ -346,7 +340,7 @@ def negative_elbo(
     mu, log_var = _encoded_gaussian(model, x, "the negative ELBO")
     total = torch.zeros(mu.shape[0], device=mu.device)
     for _ in range(samples):
-        z = mu + torch.exp(0.5 * log_var) * _standard_normal_like(mu, generator)
+        z = reparameterize(mu, log_var, generator)
         logits = model.decode(z)
         total -= elbo(x, logits, mu, log_var, likelihood=likelihood, log_sigma=log_sigma).elbo
     return total / samples

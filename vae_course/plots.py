@@ -28,8 +28,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from vae_course import _tiles
 from vae_course._checks import finite_number, positive_int, positive_number
-from vae_course.models import decode_probabilities, encode_all, posterior_mean
+from vae_course.models import check_model, decode_probabilities, encode_all, posterior_mean
 from vae_course.toys import LinearGaussianToy, single_sample_gradients
 
 __all__ = [
@@ -53,8 +54,6 @@ STYLE = Path(__file__).with_name("course.mplstyle")  # the course's one figure s
 MAX_FIGURE_WIDTH = 10.0  # inches: 900 pixels at the style's 90 dpi
 plt.style.use(STYLE)
 
-_PAD = 2  # pixels between tiles
-_PAD_VALUE = 0.5  # grey separators show on black and on white digits
 _TILE = 0.6  # inches per image tile, unless the figure would be wider than allowed
 _LABELS = 1.3  # inches for row labels (tick labels and an axis label) left of the tiles
 
@@ -62,34 +61,8 @@ _LABELS = 1.3  # inches for row labels (tick labels and an axis label) left of t
 # ----------------------------------------------------------------------------- helpers
 
 
-def _as_images(images: Any, name: str = "images") -> Tensor:
-    """Return images as a float tensor (N, C, H, W) on the CPU."""
-    if not isinstance(images, Tensor):
-        try:
-            images = torch.as_tensor(images)
-        except (TypeError, ValueError, RuntimeError) as error:
-            raise TypeError(
-                f"{name} must be a tensor of images, got {type(images).__name__}"
-            ) from error
-    images = images.detach()
-    if images.dim() == 2:
-        images = images[None, None]
-    elif images.dim() == 3:
-        images = images[:, None]
-    if images.dim() != 4 or images.shape[0] == 0:
-        raise ValueError(
-            f"{name} must be shaped (N, C, H, W), (N, H, W) or (H, W) with N >= 1; "
-            f"got {tuple(images.shape)}"
-        )
-    return images.float().cpu()
-
-
 def _latent_dim(model: nn.Module, codes: Tensor | None = None) -> int:
-    if not isinstance(model, nn.Module) or not callable(getattr(model, "decode", None)):
-        raise TypeError(
-            "model must be a torch.nn.Module with encode(x) and decode(z) methods, "
-            f"got {type(model).__name__}"
-        )
+    check_model(model, "decode")
     d = getattr(model, "latent_dim", None)
     if d is None and codes is not None:
         d = codes.shape[1]
@@ -108,22 +81,10 @@ def _tile_figsize(
     return max(2.0, tile * columns + left), max(1.2, tile * rows + extra_height)
 
 
-def _tile(images: Tensor, nrow: int) -> Tensor:
-    """A (H', W', C) or (H', W') array of images tiled ``nrow`` per row."""
-    from torchvision.utils import make_grid
-
-    grid = make_grid(images.clamp(0, 1), nrow=nrow, padding=_PAD, pad_value=_PAD_VALUE)
-    if images.shape[1] == 1:
-        return grid[0]
-    return grid.permute(1, 2, 0)
-
-
 def _show_tiles(ax: Any, images: Tensor, nrow: int) -> None:
-    ax.imshow(_tile(images, nrow).numpy(), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-
-
-def _tile_centres(count: int, size: int) -> list[float]:
-    return [_PAD + i * (size + _PAD) + (size - 1) / 2 for i in range(count)]
+    picture = _tiles.grid(images, nrow)
+    picture = picture[0] if images.shape[1] == 1 else picture.permute(1, 2, 0)
+    ax.imshow(picture.numpy(), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
 
 
 # ----------------------------------------------------------------------------- image figures
@@ -133,7 +94,7 @@ def image_grid(images: Any, nrow: int = 8, title: str = "Images") -> Figure:
     """Show images (N, C, H, W) with values in [0, 1] as a grid of ``nrow`` per row.
     Used from 00_welcome on.
     """
-    images = _as_images(images)
+    images = _tiles.as_images(images)
     nrow = positive_int(nrow, "nrow")
     rows = -(-images.shape[0] // nrow)
     columns = min(nrow, images.shape[0])
@@ -166,7 +127,9 @@ def image_rows(
         )
     if not rows:
         raise ValueError("rows is empty: give at least one {label: images} entry")
-    tensors = {str(name): _as_images(images, f"rows[{name!r}]") for name, images in rows.items()}
+    tensors = {
+        str(name): _tiles.as_images(images, f"rows[{name!r}]") for name, images in rows.items()
+    }
     shapes = {tuple(t.shape[1:]) for t in tensors.values()}
     if len(shapes) > 1:
         found = ", ".join(f"{name!r}: {tuple(t.shape[1:])}" for name, t in tensors.items())
@@ -178,17 +141,17 @@ def image_rows(
             raise ValueError(f"columns names {len(columns)} columns, but the rows have {count}")
     padded = []
     for images in tensors.values():
-        blanks = images.new_full((count - images.shape[0], *images.shape[1:]), _PAD_VALUE)
+        blanks = images.new_full((count - images.shape[0], *images.shape[1:]), _tiles.PAD_VALUE)
         padded.append(torch.cat([images, blanks]))
     below = 0.5 if columns is None and not xlabel else 0.9
     fig, ax = plt.subplots(figsize=_tile_figsize(count, len(tensors), _LABELS, below))
     _show_tiles(ax, torch.cat(padded), count)
     height, width = padded[0].shape[-2], padded[0].shape[-1]
-    ax.set_yticks(_tile_centres(len(tensors), height), list(tensors))
+    ax.set_yticks(_tiles.tile_centres(len(tensors), height), list(tensors))
     if columns is None:
         ax.set_xticks([])
     else:
-        ax.set_xticks(_tile_centres(count, width), columns)
+        ax.set_xticks(_tiles.tile_centres(count, width), columns)
     ax.tick_params(length=0)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     return fig
@@ -201,7 +164,7 @@ def reconstructions(model: nn.Module, images: Any, n: int = 8, labels: Any = Non
     Used in 01_autoencoder.
     """
     n = positive_int(n, "n")
-    images = _as_images(images)[:n]
+    images = _tiles.as_images(images)[:n]
     labels = None if labels is None else torch.as_tensor(labels).reshape(-1)[: images.shape[0]]
     codes = posterior_mean(model, images, labels)
     recon = decode_probabilities(model, codes, labels)
@@ -209,7 +172,7 @@ def reconstructions(model: nn.Module, images: Any, n: int = 8, labels: Any = Non
     fig, ax = plt.subplots(figsize=_tile_figsize(count, 2, _LABELS))
     _show_tiles(ax, torch.cat([images, recon.reshape(images.shape)]), count)
     size = images.shape[-2]
-    ax.set_yticks(_tile_centres(2, size), ["input", "reconstruction"])
+    ax.set_yticks(_tiles.tile_centres(2, size), ["input", "reconstruction"])
     ax.set_xticks([])
     ax.set_title(f"Inputs vs reconstructions ({type(model).__name__}, decoded from the mean code)")
     return fig
@@ -245,7 +208,7 @@ def latent_scatter(
     """
     if method not in ("auto", "pca", "first"):
         raise ValueError(f"method must be 'auto', 'pca' or 'first', got {method!r}")
-    images = _as_images(images)[:max_points]
+    images = _tiles.as_images(images)[:max_points]
     label_tensor = None if labels is None else torch.as_tensor(labels).reshape(-1)[:max_points]
     if label_tensor is not None and label_tensor.numel() != images.shape[0]:
         raise ValueError(f"got {label_tensor.numel()} labels for {images.shape[0]} images")
@@ -313,7 +276,7 @@ def posterior_regions(
     from matplotlib.patches import Circle, Ellipse
 
     max_points = positive_int(max_points, "max_points")
-    images = _as_images(images)[:max_points]
+    images = _tiles.as_images(images)[:max_points]
     label_tensor = None if labels is None else torch.as_tensor(labels).reshape(-1)[:max_points]
     if label_tensor is not None and label_tensor.numel() != images.shape[0]:
         raise ValueError(f"got {label_tensor.numel()} labels for {images.shape[0]} images")
@@ -381,7 +344,7 @@ def interpolation_strip(
     steps = positive_int(steps, "steps")
     if steps < 2:
         raise ValueError("steps must be at least 2 (the two end points)")
-    ends = torch.cat([_as_single(x_a, "x_a"), _as_single(x_b, "x_b")])
+    ends = torch.cat([_tiles.as_single(x_a, "x_a"), _tiles.as_single(x_b, "x_b")])
     z = posterior_mean(model, ends, label)
     t = torch.linspace(0, 1, steps)[:, None]
     path = (1 - t) * z[0] + t * z[1]
@@ -390,22 +353,11 @@ def interpolation_strip(
     fig, ax = plt.subplots(figsize=_tile_figsize(steps + 2, 1, extra_height=1.1))
     _show_tiles(ax, strip, steps + 2)
     names = ["x_a"] + [f"{v:.2f}" for v in t.flatten().tolist()] + ["x_b"]
-    ax.set_xticks(_tile_centres(steps + 2, ends.shape[-1]), names)
+    ax.set_xticks(_tiles.tile_centres(steps + 2, ends.shape[-1]), names)
     ax.set_yticks([])
     ax.set_xlabel("interpolation weight t (inputs at both ends)")
     ax.set_title(f"Latent interpolation ({type(model).__name__}): decode((1-t) z_a + t z_b)")
     return fig
-
-
-def _as_single(x: Any, name: str) -> Tensor:
-    """One image as (1, C, H, W) from (C, H, W), (H, W) or (1, C, H, W)."""
-    x = torch.as_tensor(x) if not isinstance(x, Tensor) else x
-    if x.dim() == 3 and x.shape[0] in (1, 3):
-        x = x[None]
-    images = _as_images(x, name)
-    if images.shape[0] != 1:
-        raise ValueError(f"{name} must be one image, got shape {tuple(x.shape)}")
-    return images
 
 
 def traversal_grid(
@@ -429,7 +381,7 @@ def traversal_grid(
         base = torch.zeros(_latent_dim(model))
         origin = "the prior mean 0"
     else:
-        base = posterior_mean(model, _as_single(x, "x"), label)[0]
+        base = posterior_mean(model, _tiles.as_single(x, "x"), label)[0]
         origin = "mu(x)"
     d = base.numel()
     if dims is None:
@@ -448,8 +400,8 @@ def traversal_grid(
     fig, ax = plt.subplots(figsize=_tile_figsize(steps, len(dims), _LABELS, extra_height=1.1))
     _show_tiles(ax, decoded, steps)
     height, width = decoded.shape[-2], decoded.shape[-1]
-    ax.set_yticks(_tile_centres(len(dims), height), [f"z{j + 1}" for j in dims])
-    ax.set_xticks(_tile_centres(steps, width), [f"{v:.1f}" for v in values.tolist()])
+    ax.set_yticks(_tiles.tile_centres(len(dims), height), [f"z{j + 1}" for j in dims])
+    ax.set_xticks(_tiles.tile_centres(steps, width), [f"{v:.1f}" for v in values.tolist()])
     ax.set_xlabel("value of the varied latent dimension")
     ax.set_ylabel("varied dimension")
     ax.set_title(f"Latent traversals around {origin} ({type(model).__name__}{note})")

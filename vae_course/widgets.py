@@ -21,7 +21,7 @@ import ipywidgets as widgets
 import torch
 from torch import Tensor, nn
 
-from vae_course import plots, toys
+from vae_course import _tiles, plots, toys
 from vae_course._checks import positive_number
 from vae_course.models import decode_probabilities, posterior_mean, reconstruct
 
@@ -36,21 +36,15 @@ __all__ = [
     "traversal_sliders",
 ]
 
-_PAD = 2
-
 
 def images_to_png(images: Tensor, nrow: int = 8, scale: int = 4) -> bytes:
     """PNG bytes of images (N, C, H, W) in [0, 1] tiled ``nrow`` per row, each pixel drawn as a
     ``scale`` x ``scale`` block (nearest neighbour, so digits stay crisp).
     Used by the explorers of 01-08; no chapter calls it."""
     from PIL import Image
-    from torchvision.utils import make_grid
 
-    images = torch.as_tensor(images).detach().float().cpu()
-    if images.dim() == 3:
-        images = images[:, None]
-    grid = make_grid(images.clamp(0, 1), nrow=max(1, nrow), padding=_PAD, pad_value=0.5)
-    pixels = (grid * 255).round().to(torch.uint8)
+    images = _tiles.as_images(images)
+    pixels = (_tiles.grid(images, nrow) * 255).round().to(torch.uint8)
     if images.shape[1] == 1:
         picture = Image.fromarray(pixels[0].numpy(), mode="L")
     else:
@@ -208,10 +202,7 @@ def traversal_sliders(
     if x is None:
         start = torch.zeros(d)
     else:
-        single = torch.as_tensor(x)
-        if single.dim() < 4:
-            single = single.reshape(1, *([1] * (3 - single.dim())), *single.shape)
-        start = posterior_mean(model, single[:1], label)[0]
+        start = posterior_mean(model, _tiles.as_single(x, "x"), label)[0]
     sliders = [_slider(f"z{j + 1}", float(v), span) for j, v in enumerate(start.tolist())]
     image = widgets.Image(format="png")
 
@@ -247,9 +238,7 @@ def beta_slider(
     betas = sorted(models)
     inputs = None
     if images is not None:
-        inputs = torch.as_tensor(images).detach().float().cpu()[:n]
-        if inputs.dim() == 3:
-            inputs = inputs[:, None]
+        inputs = _tiles.as_images(images)[:n]
     noise = torch.randn(
         n, _latent_dim(models[betas[0]]), generator=torch.Generator().manual_seed(seed)
     )

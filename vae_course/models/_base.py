@@ -115,22 +115,14 @@ def _latents(z: object, latent_dim: int, model_name: str) -> Tensor:
     return z
 
 
-def _standard_normal(
-    shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device
+def _noise(
+    draw: Any, shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device
 ) -> Tensor:
-    """N(0, I) noise on ``device``, drawn on the generator's own device when one is given."""
+    """``draw`` (``torch.randn``: N(0, I), or ``torch.rand``: U(0, 1)) noise on ``device``,
+    drawn on the generator's own device when one is given."""
     if generator is None:
-        return torch.randn(shape, device=device)
-    return torch.randn(shape, generator=generator, device=generator.device).to(device)
-
-
-def _uniform(
-    shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device
-) -> Tensor:
-    """U(0, 1) noise on ``device``, drawn on the generator's own device when one is given."""
-    if generator is None:
-        return torch.rand(shape, device=device)
-    return torch.rand(shape, generator=generator, device=generator.device).to(device)
+        return draw(shape, device=device)
+    return draw(shape, generator=generator, device=generator.device).to(device)
 
 
 def _check_n(n: int) -> int:
@@ -196,7 +188,7 @@ class GaussianVAE(nn.Module):
         """
         n = _check_n(n)
         device = next(self.parameters()).device
-        z = _standard_normal((n, self.latent_dim), generator, device)
+        z = _noise(torch.randn, (n, self.latent_dim), generator, device)
         return torch.sigmoid(self.decode(z))
 
     def extra_repr(self) -> str:
@@ -242,17 +234,11 @@ def model_device(model: nn.Module, default: torch.device | str = "cpu") -> torch
     return torch.device(default)
 
 
-def _check_encoder(model: object) -> nn.Module:
-    if not isinstance(model, nn.Module) or not callable(getattr(model, "encode", None)):
-        raise TypeError(
-            "model must be a torch.nn.Module with encode(x) and decode(z) methods, "
-            f"got {type(model).__name__}"
-        )
-    return model
-
-
-def _check_decoder(model: object) -> nn.Module:
-    if not isinstance(model, nn.Module) or not callable(getattr(model, "decode", None)):
+def check_model(model: object, method: str) -> nn.Module:
+    """``model`` itself, or a TypeError unless it is an ``nn.Module`` with a ``method``
+    (``"encode"`` or ``"decode"``). Used by encode_all, decode_probabilities and the plots;
+    no chapter calls it."""
+    if not isinstance(model, nn.Module) or not callable(getattr(model, method, None)):
         raise TypeError(
             "model must be a torch.nn.Module with encode(x) and decode(z) methods, "
             f"got {type(model).__name__}"
@@ -325,7 +311,7 @@ def encode_all(
     :func:`vae_course.plots.posterior_mean` and every function of
     :mod:`vae_course.diagnostics`; used directly in 02_vae and 06_posterior_collapse.
     """
-    model = _check_encoder(model)
+    model = check_model(model, "encode")
     images = as_image_batch(images)
     batch_size = positive_int(batch_size, "batch_size")
     device = model_device(model, images.device)
@@ -360,7 +346,7 @@ def decode_probabilities(model: nn.Module, z: Any, labels: Any = None) -> Tensor
     every picture of :mod:`vae_course.plots` and :mod:`vae_course.widgets`; used directly in
     01_autoencoder, 02_vae, 07_beta_vae and 08_applications.
     """
-    model = _check_decoder(model)
+    model = check_model(model, "decode")
     z = torch.as_tensor(z, dtype=torch.float32)
     if z.dim() == 1:
         z = z[None]

@@ -17,8 +17,7 @@ from ._base import (
     _check_n,
     _images,
     _latents,
-    _standard_normal,
-    _uniform,
+    _noise,
 )
 from ._networks import _mlp, _mlp_networks
 
@@ -180,7 +179,7 @@ class AutoregressiveVAE(GaussianVAE):
             if greedy:
                 pixels = (logits > 0).to(z.dtype)
             else:
-                noise = _uniform(logits.shape, generator, z.device)
+                noise = _noise(torch.rand, logits.shape, generator, z.device)
                 pixels = (noise < torch.sigmoid(logits)).to(z.dtype)
             return (
                 pixels.reshape(batch, *self.input_shape),
@@ -193,7 +192,7 @@ class AutoregressiveVAE(GaussianVAE):
         direct = torch.zeros(batch, n_pixels, device=z.device, dtype=z.dtype)
         pixels = torch.zeros(batch, n_pixels, device=z.device, dtype=z.dtype)
         logits = torch.zeros(batch, n_pixels, device=z.device, dtype=z.dtype)
-        noise = None if greedy else _uniform((batch, n_pixels), generator, z.device)
+        noise = None if greedy else _noise(torch.rand, (batch, n_pixels), generator, z.device)
         for i in range(n_pixels):
             logit = base[:, i] + torch.relu(pre) @ w_out[i] + direct[:, i]
             logits[:, i] = logit
@@ -249,7 +248,7 @@ class AutoregressiveVAE(GaussianVAE):
         sampled path (see :meth:`generate`); ``generator`` seeds both z and the pixels."""
         n = _check_n(n)
         device = next(self.parameters()).device
-        z = _standard_normal((n, self.latent_dim), generator, device)
+        z = _noise(torch.randn, (n, self.latent_dim), generator, device)
         return self.generate(z, generator)
 
     def extra_repr(self) -> str:
