@@ -29,7 +29,8 @@ def _grade(repo: Path, notebook: Path, jobs: int, extra: list[str]) -> tuple:
     folder = Path(tempfile.mkdtemp(prefix="vae-bench-grade-"))
     try:
         shutil.copy(notebook, folder / f"bench_{notebook.name}")
-        command = [str(repo / ".venv" / "bin" / "vae-course"), "grade", str(folder)]
+        command = [str(repo / ".venv" / "bin" / "python"), "-m", "vae_course.cli", "grade"]
+        command += [str(folder)]
         command += ["--out", str(folder / "out"), "--jobs", str(jobs), "--quiet", *extra]
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, cwd=repo)

@@ -106,3 +106,23 @@ def test_a_graded_run_checks_without_starting_a_program(monkeypatch):
     torchvision_check = next(c for c in report if c.name == "torchvision import")
     assert torchvision_check.ok, torchvision_check.detail
     assert not [c for c in started if sys.executable in map(str, c)], started
+
+
+def _needs_an_emoji_font(char: str) -> bool:
+    """Symbols and dingbats (✅ ❌ ℹ️ ...), emoji, and the emoji variation selector."""
+    code = ord(char)
+    return 0x2190 <= code <= 0x2BFF or code >= 0x1F000 or code == 0xFE0F
+
+
+def test_marks_are_words_that_render_without_an_emoji_font():
+    report = doctor.Report(
+        [
+            doctor.Check("python", True, "3.11"),
+            doctor.Check("torch", False, "cannot import", "make lab"),
+            doctor.Check("online datasets", False, "offline", required=False),
+        ]
+    )
+    page = report._repr_html_()
+    assert not [char for char in page + str(report) if _needs_an_emoji_font(char)]
+    for mark in ("ok", "FAIL", "note"):
+        assert f">{mark}</b>" in page and f"[{mark.ljust(4)}]" in str(report)

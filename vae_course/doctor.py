@@ -41,7 +41,7 @@ class Report(list):
         width = max(len(c.name) for c in self)
         lines = []
         for c in self:
-            mark = "ok  " if c.ok else ("FAIL" if c.required else "note")
+            mark = _mark(c).ljust(4)
             lines.append(f"[{mark}] {c.name.ljust(width)}  {c.detail}")
             if not c.ok and c.fix:
                 lines.append(f"       {' ' * width}  fix: {c.fix}")
@@ -54,7 +54,7 @@ class Report(list):
     def _repr_html_(self) -> str:
         rows = []
         for c in self:
-            mark = "✅" if c.ok else ("❌" if c.required else "ℹ️")
+            mark = _html_mark(c)
             fix = f"<br><b>fix:</b> <code>{html.escape(c.fix)}</code>" if not c.ok and c.fix else ""
             rows.append(
                 f"<tr><td>{mark}</td><td>{html.escape(c.name)}</td>"
@@ -66,6 +66,20 @@ class Report(list):
             f"<th style='text-align:left'>result</th></tr></thead><tbody>{''.join(rows)}"
             f"</tbody></table><p>{verdict}</p>"
         )
+
+
+# Plain words in colour, not emoji: ✅/❌ show as empty boxes where no emoji font is installed.
+_MARK_STYLES = {"ok": "#1a7f37", "FAIL": "#cf222e", "note": "#6e7781"}
+
+
+def _mark(check: Check) -> str:
+    """``ok``, ``FAIL`` (a required check failed) or ``note`` (an optional one did)."""
+    return "ok" if check.ok else ("FAIL" if check.required else "note")
+
+
+def _html_mark(check: Check) -> str:
+    mark = _mark(check)
+    return f"<b style='color:{_MARK_STYLES[mark]}'>{mark}</b>"
 
 
 def _version(module: str) -> Check:

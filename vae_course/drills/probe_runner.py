@@ -107,7 +107,7 @@ def observe_job(item: dict, seed: int) -> dict:
                 f"({'; '.join(notes) or 'its definition did not run'})."
             ],
         }
-    observation = drill.observe(answer, seed)
+    observation = drill.observe(answer, seed, guarded=False)  # nothing of the course is here
     if observation.stopped is not None and observation.stopped.call is not None:
         message = observation.stopped.call.error_message
         if observation.stopped.call.error_type in ("ModuleNotFoundError", "ImportError") and (
