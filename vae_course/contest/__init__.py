@@ -51,7 +51,7 @@ def write_task(task: str | ContestTask, folder: str | Path) -> list[Path]:
     """A task folder for a learner: ``data/`` (the public files) and the baseline notebook as
     ``submission.ipynb``, to improve and hand in. Returns the files written.
     Used in 09_olympiad_practice (section 4)."""
-    from .data import public_files
+    from .task_files import public_files
 
     task = get_task(task) if isinstance(task, str) else task
     folder = Path(folder)

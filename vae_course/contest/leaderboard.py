@@ -32,9 +32,10 @@ from vae_course.grading.gradebook import slug, spreadsheet_safe, student_id_for
 from vae_course.grading.notebook_file import InvalidNotebook, notebook_metadata, read_notebook
 from vae_course.grading.sandbox import SandboxUnavailable, choose
 
-from .data import private_split, public_files, public_split
+from .data import private_split, public_split
 from .grader import PRESENTATION_ERROR, grade_submission
 from .sandboxed import RunLimits
+from .task_files import public_files
 from .tasks import ContestTask, get_task
 
 COLUMNS = (
