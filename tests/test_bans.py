@@ -209,9 +209,7 @@ def test_the_grader_rebuild_reports_the_same_violations_as_the_notebook():
     verdict = judge.judge_observation(drill.id, reply, 5)
     assert verdict["score"] == 0
     messages = verdict["feedback"]
-    assert any(
-        m.startswith("Line 6 of cell 2 (`parity_kl`): a `for` loop") for m in messages
-    )
+    assert any(m.startswith("Line 6 of cell 2 (`parity_kl`): a `for` loop") for m in messages)
     assert any("Line 8 of cell 2" in m and "`np` (from `numpy`" in m for m in messages)
     # the same answer checked in the notebook gives the same lines
     scope_answer = _from_cell(cells[1], 2, "parity_kl", {"np": np})

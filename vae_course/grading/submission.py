@@ -150,7 +150,8 @@ def _grade_into(
         verdict = judge.judge_observation(drill.id, reply, options.probe_seed)
         verdict["notes"] = list(job.get("notes") or []) + list(reply.get("notes") or [])
         record["drills"][drill.id] = verdict
-    problem_rules.apply(record, code, catalogue)  # olympiad problems: imports only in the fixed cell
+    # olympiad problems: imports only in the fixed cell
+    problem_rules.apply(record, code, catalogue)
     violations = next((r.get("violations") for r in replies.values() if r.get("violations")), [])
     for violation in violations or []:
         _flag(
