@@ -330,15 +330,16 @@ def _iw_float64(log_w):
 
 def _cb_formula(step, total_steps, n_cycles=4, ratio=0.5, beta_max=1.0):
     period = total_steps / n_cycles
-    tau = (step % period) / period
-    return float(beta_max * min(1.0, tau / ratio))
+    start = max(s for s in (math.floor(c * period) for c in range(n_cycles)) if s <= step)
+    return float(beta_max * min(1.0, (step - start) / (ratio * period)))
 
 
-def _cb_integer_period(step, total_steps, n_cycles=4, ratio=0.5, beta_max=1.0):
-    period = total_steps // n_cycles
-    position = step - (step // period) * period
-    ramp = ratio * period
-    return beta_max if position >= ramp else beta_max * position / ramp
+def _cb_integer_arithmetic(step, total_steps, n_cycles=4, ratio=0.5, beta_max=1.0):
+    # floor(c T / M) in exact integer arithmetic; the cycle holding `step` is the last start
+    cycle = min(n_cycles - 1, ((step + 1) * n_cycles - 1) // total_steps)
+    steps_in = step - (cycle * total_steps) // n_cycles
+    ramp = ratio * total_steps / n_cycles
+    return beta_max if steps_in >= ramp else beta_max * steps_in / ramp
 
 
 def _cb_numpy(step, total_steps, n_cycles=4, ratio=0.5, beta_max=1.0):
@@ -407,7 +408,7 @@ CORRECT = {
     "kl_divergence": [_kl_closed, _kl_distributions, _kl_float64_loop],
     "vae_loss": [_vl_solution, _vl_per_example, _vl_log_sigmoid],
     "iwae_bound": [_iw_logsumexp, _iw_max_shift, _iw_float64],
-    "cyclical_beta": [_cb_formula, _cb_integer_period, _cb_numpy],
+    "cyclical_beta": [_cb_formula, _cb_integer_arithmetic, _cb_numpy],
     "free_bits_kl": [_fb_clamp, _fb_maximum, _fb_relu],
     "active_units": [_au_var, _au_biased, _au_numpy],
     "beta_vae_loss": [_bv_solution, _bv_summed_then_divided, _bv_per_example],
