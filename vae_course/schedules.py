@@ -175,7 +175,7 @@ def cyclical_beta(
     rise from 0 by beta_max / (R·P) per step, then flat at beta_max until the next cycle.
     When P is not an integer the cycles differ in length by one step. Steps past
     ``total_steps`` keep beta_max.
-    Taught in 05_kl_annealing, Exercise 5.1.
+    Taught in 05_kl_annealing, Exercise 5.2.
     """
     step = _step(step)
     total_steps = positive_int(total_steps, "total_steps")
