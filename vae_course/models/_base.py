@@ -308,7 +308,7 @@ def encode_all(
     ``labels`` (N,) (or one label for all) are required by a conditional model. Encodes
     ``batch_size`` images at a time on the model's device, in eval mode under
     ``torch.no_grad()``; the model's mode is restored afterwards. Used by
-    :func:`vae_course.plots.posterior_mean` and every function of
+    :func:`vae_course.models.posterior_mean` and every function of
     :mod:`vae_course.diagnostics`; used directly in 02_vae and 06_posterior_collapse.
     """
     model = check_model(model, "encode")
