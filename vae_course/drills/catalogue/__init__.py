@@ -15,7 +15,9 @@ from . import (
     ch03_reparam,
     ch04_kl,
     ch04_loss,
+    ch05_objective,
     ch05_schedules,
+    ch05_train_loop,
     ch06_collapse,
     ch07_beta,
     ch09_olympiad,
@@ -31,7 +33,9 @@ DRILLS = (
     + ch03_reparam.DRILLS
     + ch04_kl.DRILLS
     + ch04_loss.DRILLS
+    + ch05_objective.DRILLS
     + ch05_schedules.DRILLS
+    + ch05_train_loop.DRILLS
     + ch06_collapse.DRILLS
     + ch07_beta.DRILLS
     + ch09_olympiad.DRILLS
