@@ -393,6 +393,7 @@ class _Terms:
     logits: Tensor
     mu: Tensor | None = None
     log_var: Tensor | None = None
+    z: Tensor | None = None  # the sampled codes (B, d), for objectives that need them
 
 
 def _batch_terms(
@@ -413,10 +414,11 @@ def _batch_terms(
     if isinstance(code, (tuple, list)):
         mu, log_var = code[0], code[1]
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        logits = _decode(model, mu + torch.exp(0.5 * log_var) * eps, y, x)
+        z = mu + torch.exp(0.5 * log_var) * eps
+        logits = _decode(model, z, y, x)
         kl_per_dim = losses.kl_divergence_per_dim(mu, log_var)
     else:
-        mu = log_var = kl_per_dim = None
+        mu = log_var = kl_per_dim = z = None
         logits = _decode(model, code, y, x)
     if likelihood == "bernoulli":
         # Same value as -losses.bernoulli_log_likelihood(logits, x).sum(), one fused kernel.
@@ -428,7 +430,7 @@ def _batch_terms(
         reconstruction = -losses.reconstruction_log_likelihood(
             logits, x, likelihood, log_sigma
         ).sum()
-    return _Terms(reconstruction, kl_per_dim, logits, mu, log_var)
+    return _Terms(reconstruction, kl_per_dim, logits, mu, log_var, z)
 
 
 # --------------------------------------------------------------------------------------
@@ -607,7 +609,7 @@ def _module_sources(model: nn.Module) -> str:
 
     package_dir = Path(vae_course.__file__).parent
     texts = []
-    names = ["train.py", "losses.py", "schedules.py"]
+    names = ["train.py", "losses.py", "schedules.py", "kl_decomposition.py"]
     names += sorted(f"models/{p.name}" for p in (package_dir / "models").glob("*.py"))
     for name in names:  # the models package's helpers (networks, checks) are code too
         path = package_dir / name
@@ -697,7 +699,8 @@ def fit(
     * ``beta``: a float, or a schedule called with the global step (0, 1, ...) returning
       β_t (see :mod:`vae_course.schedules`); the KL term is ``schedule.kl_term(KL, step)``,
       so :class:`~vae_course.schedules.CapacityAnnealing` trains on ``gamma * |KL - C(step)|``
-      (its recorded "beta" is gamma).
+      (its recorded "beta" is gamma); :class:`~vae_course.kl_decomposition.BetaTCVAE`
+      (``needs_posterior_samples``) replaces it by ``posterior_kl_term(z, mu, log_var, step)``.
     * ``free_bits``: λ nats per latent dimension; the KL term becomes
       ``Σ_j max(λ, mean_batch KL_j)`` (:func:`vae_course.schedules.free_bits_kl`).
     * ``test_data``: evaluated after every epoch (same forms as ``data``). The default
@@ -734,6 +737,8 @@ def fit(
         ) from error
     if free_bits is not None and not (isinstance(free_bits, (int, float)) and free_bits >= 0):
         raise ValueError(f"free_bits must be None or a number of nats >= 0; got {free_bits!r}")
+    if getattr(schedule, "needs_posterior_samples", False) and free_bits is not None:
+        raise ValueError(f"free_bits cannot be combined with {schedule!r}, which sets the KL term")
 
     train = _as_split(data, "data")
     if isinstance(test_data, str) and test_data == "auto":
@@ -868,7 +873,9 @@ def _train(
                 terms = _batch_terms(model, x, y, likelihood, noise_generator)
                 size = x.shape[0]
                 loss = terms.reconstruction / size
-                if terms.kl_per_dim is not None:
+                if getattr(schedule, "needs_posterior_samples", False):  # e.g. beta-TCVAE
+                    loss = loss + schedule.posterior_kl_term(terms.z, terms.mu, terms.log_var, step)
+                elif terms.kl_per_dim is not None:
                     loss = loss + _kl_objective(terms.kl_per_dim, schedule, step, free_bits)
                 if not bool(torch.isfinite(loss)):
                     error = _describe_nonfinite(loss)
