@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from vae_course import drills
-from vae_course.drills.implementation import ImplementationDrill
+from vae_course.drills.catalogue import ch09_olympiad
+from vae_course.drills.code_drill import CodeDrill
 
 # some catalogued mistakes make PyTorch warn (that is part of the mistake)
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -30,33 +31,31 @@ def _isolated_cache(tmp_path, monkeypatch):
 
 # The DRILL TABLE of the project brief: id -> (chapter, kind, answer_name).
 DRILL_TABLE = {
-    "pixel_mean": ("00", "implementation", "pixel_mean"),
-    "autoencoder": ("01", "implementation", "MyAutoencoder"),
-    "ae_train_step": ("01", "implementation", "train_step"),
+    "pixel_mean": ("00", "function", "pixel_mean"),
+    "autoencoder": ("01", "module", "MyAutoencoder"),
+    "ae_train_step": ("01", "function", "train_step"),
     "log_var_rationale": ("02", "choice", "answer_log_var_rationale"),
     "latent_dim_tradeoff": ("02", "experiment", "latent_dim_results"),
-    "reparameterize": ("03", "implementation", "reparameterize"),
-    "reparam_gradient_flow": ("03", "choice+numeric", "answer_reparam_gradient_flow"),
-    "kl_divergence": ("04", "implementation", "kl_divergence"),
+    "reparameterize": ("03", "function", "reparameterize"),
+    "reparam_gradient_flow": ("03", "multipart", "answer_reparam_gradient_flow"),
+    "kl_divergence": ("04", "function", "kl_divergence"),
     "kl_zero_case": ("04", "numeric", "answer_kl_zero"),
     "kl_by_hand": ("04", "numeric", "answer_kl_by_hand"),
-    "vae_loss": ("04", "implementation", "vae_loss"),
-    "iwae_bound": ("04", "implementation", "iwae_from_log_weights"),
-    "cyclical_beta": ("05", "implementation", "cyclical_beta"),
-    "free_bits_kl": ("06", "implementation", "free_bits_kl"),
-    "active_units": ("06", "implementation", "active_units"),
-    "posterior_collapse_diagnosis": ("06", "choice+experiment", "answer_collapse_diagnosis"),
-    "beta_vae_loss": ("07", "implementation", "beta_vae_loss"),
+    "vae_loss": ("04", "function", "vae_loss"),
+    "iwae_bound": ("04", "function", "iwae_from_log_weights"),
+    "cyclical_beta": ("05", "function", "cyclical_beta"),
+    "free_bits_kl": ("06", "function", "free_bits_kl"),
+    "active_units": ("06", "function", "active_units"),
+    "posterior_collapse_diagnosis": ("06", "multipart", "answer_collapse_diagnosis"),
+    "beta_vae_loss": ("07", "function", "beta_vae_loss"),
 }
 
-IMPLEMENTATION_DRILLS = [d for d in drills.all_drills() if isinstance(d, ImplementationDrill)]
+IMPLEMENTATION_DRILLS = [d for d in drills.all_drills() if isinstance(d, CodeDrill)]
 CATALOGUE = [(d.id, m) for d in IMPLEMENTATION_DRILLS for m in d.mistakes]
 
 
 def test_registry_matches_the_drill_table():
-    from vae_course.drills import olympiad
-
-    practice_items = {d.id for d in olympiad.ITEMS}  # chapter 09's extra practice items
+    practice_items = {d.id for d in ch09_olympiad.ITEMS}  # chapter 09's extra practice items
     registered = {
         d.id: (d.chapter, d.kind, d.answer_name)
         for d in drills.all_drills()
@@ -70,15 +69,31 @@ def test_every_drill_is_complete(drill):
     assert drill.title and drill.prompt and drill.solution
     assert 2 <= len(drill.hints) <= 3
     assert drill.max_score > 0
-    assert drill.answer_name in drill.full_prompt() or drill.answer_name in str(
-        drills.prompt(drill.id)
-    )
+    assert drill.answer_name in drill.full_prompt()  # the prompt says what to bind
 
 
 @pytest.mark.parametrize("drill", IMPLEMENTATION_DRILLS, ids=lambda d: d.id)
 def test_the_reference_passes_its_own_drill(drill):
-    result = drill.check(drill.reference())
+    result = drill.judge(drill.reference_observation())
     assert result.passed, result.feedback
+
+
+@pytest.mark.parametrize("drill", IMPLEMENTATION_DRILLS, ids=lambda d: d.id)
+def test_handing_in_the_course_reference_is_refused(drill):
+    """However it is reached (the reference itself, or a wrapper that calls it), an answer
+    that runs the course's implementation earns nothing, with a message saying why."""
+    reference = drill.reference()
+    if isinstance(reference, type):
+        wrapper = type("Wrapper", (reference,), {})
+    else:
+
+        def wrapper(*args, **kwargs):
+            return reference(*args, **kwargs)
+
+    for answer in (reference, wrapper):
+        result = drills.check(drill.id, answer, record=False)
+        assert result.status == "failed" and result.score == 0
+        assert "calls the course's own code" in result.feedback[0], result.feedback
 
 
 def test_required_catalogue_entries_exist():
@@ -238,11 +253,10 @@ def _ts_log_sigmoid(model, optimizer, x):
     return float(loss)
 
 
-def _ts_package(model, optimizer, x):
-    from vae_course.losses import bernoulli_log_likelihood
-
+def _ts_mean_times_pixels(model, optimizer, x):
     optimizer.zero_grad()
-    loss = -bernoulli_log_likelihood(model(x), x).mean()
+    pixels = x[0].numel()
+    loss = F.binary_cross_entropy_with_logits(model(x), x) * pixels
     loss.backward()
     optimizer.step()
     return loss.detach().item()
@@ -286,11 +300,10 @@ def _vl_solution(logits, x, mu, log_var):
     return reconstruction + kl, reconstruction, kl
 
 
-def _vl_package(logits, x, mu, log_var):
-    from vae_course.losses import bernoulli_log_likelihood, kl_divergence
-
-    reconstruction = -bernoulli_log_likelihood(logits, x).mean()
-    kl = kl_divergence(mu, log_var).mean()
+def _vl_per_example(logits, x, mu, log_var):
+    per_pixel = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    reconstruction = per_pixel.flatten(1).sum(dim=1).mean()
+    kl = (-0.5 * (1 + log_var - mu.pow(2) - log_var.exp()).sum(dim=1)).mean()
     return reconstruction + kl, reconstruction, kl
 
 
@@ -373,10 +386,11 @@ def _bv_solution(logits, x, mu, log_var, beta):
     return reconstruction + beta * kl
 
 
-def _bv_package(logits, x, mu, log_var, beta):
-    from vae_course.losses import vae_loss
-
-    return vae_loss(logits, x, mu, log_var, beta)[0]
+def _bv_summed_then_divided(logits, x, mu, log_var, beta):
+    batch = x.shape[0]
+    reconstruction = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / batch
+    kl = 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1).sum() / batch
+    return reconstruction + beta * kl
 
 
 def _bv_per_example(logits, x, mu, log_var, beta):
@@ -388,15 +402,15 @@ def _bv_per_example(logits, x, mu, log_var, beta):
 CORRECT = {
     "pixel_mean": [_pm_dims, _pm_flatten, _pm_sum_divide],
     "autoencoder": [_MlpAutoencoder, _ConvAutoencoder, _DropoutTanhAutoencoder],
-    "ae_train_step": [_ts_solution, _ts_log_sigmoid, _ts_package],
+    "ae_train_step": [_ts_solution, _ts_log_sigmoid, _ts_mean_times_pixels],
     "reparameterize": [_rp_closed, _rp_distributions, _rp_explicit_device],
     "kl_divergence": [_kl_closed, _kl_distributions, _kl_float64_loop],
-    "vae_loss": [_vl_solution, _vl_package, _vl_log_sigmoid],
+    "vae_loss": [_vl_solution, _vl_per_example, _vl_log_sigmoid],
     "iwae_bound": [_iw_logsumexp, _iw_max_shift, _iw_float64],
     "cyclical_beta": [_cb_formula, _cb_integer_period, _cb_numpy],
     "free_bits_kl": [_fb_clamp, _fb_maximum, _fb_relu],
     "active_units": [_au_var, _au_biased, _au_numpy],
-    "beta_vae_loss": [_bv_solution, _bv_package, _bv_per_example],
+    "beta_vae_loss": [_bv_solution, _bv_summed_then_divided, _bv_per_example],
 }
 
 
@@ -414,6 +428,36 @@ def test_correct_alternatives_pass(drill_id, implementation):
     result = drills.check(drill_id, implementation, record=False)
     assert result.passed, result.feedback
     assert result.score == result.max_score
+
+
+# The classroom grader judges on probes of a secret seed: verdicts must not depend on it.
+OTHER_SEEDS = (1, 9173)
+
+
+@pytest.mark.parametrize("seed", OTHER_SEEDS)
+@pytest.mark.parametrize(("drill_id", "mistake"), CATALOGUE, ids=lambda v: getattr(v, "id", v))
+def test_each_mistake_is_recognised_on_the_probes_of_other_seeds(seed, drill_id, mistake):
+    drill = drills.get_drill(drill_id)
+    result = drill.judge(drill.observe(mistake.implementation, seed), seed)
+    assert result.status == "failed" and result.feedback[0] == mistake.message, result.feedback
+
+
+@pytest.mark.parametrize("seed", OTHER_SEEDS)
+@pytest.mark.parametrize(
+    ("drill_id", "implementation"),
+    [(k, f) for k, fs in CORRECT.items() for f in fs],
+    ids=lambda v: getattr(v, "__name__", v),
+)
+def test_correct_alternatives_pass_on_the_probes_of_other_seeds(seed, drill_id, implementation):
+    drill = drills.get_drill(drill_id)
+    result = drill.judge(drill.observe(implementation, seed), seed)
+    assert result.passed, result.feedback
+
+
+def test_probes_differ_between_seeds():
+    drill = drills.get_drill("kl_divergence")
+    first, other = drill.probes(0)[0].args[0], drill.probes(1)[0].args[0]
+    assert first.shape == other.shape and not torch.equal(first, other)
 
 
 # ----------------------------------------------------------------------------- choice

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from vae_course import drills, storage
-from vae_course.drills import api, core, progress_store
+from vae_course.drills import core, progress_store, registry, state
 from vae_course.drills.choice import ChoiceDrill, Option
 
 
@@ -18,8 +18,7 @@ from vae_course.drills.choice import ChoiceDrill, Option
 def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_COURSE_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("VAE_COURSE_MODE", raising=False)
-    api._hints_shown.clear()
-    api._current_seed.clear()
+    state.reset()
 
 
 def kl_right(mu, log_var):
@@ -119,7 +118,7 @@ def test_hints_refused_in_exam_mode(monkeypatch):
     refused = drills.hint("kl_divergence")
     assert "exam" in str(refused).lower()
     assert drills.get_drill("kl_divergence").hints[0] not in str(refused)
-    assert api._hints_shown == {}
+    assert state.hints_shown == {}
 
 
 def test_prompt_states_the_contract_and_answer_name():
@@ -141,7 +140,7 @@ def test_list_renders_as_html_and_text():
     html = table._repr_html_()
     assert "<table" in html and "kl_divergence" in html and "max score" in html
     text = str(table)
-    assert "kl_divergence" in text and "implementation" in text
+    assert "kl_divergence" in text and "function" in text
     lines = text.splitlines()
     assert len({line.index("chapter") for line in lines if "chapter" in line}) == 1
 
@@ -246,12 +245,17 @@ def test_use_falls_back_to_the_reference(capsys, answer, why):
     assert out.count("\n") == 1 and why in out and "vae_course.losses.kl_divergence" in out
 
 
-def test_use_gives_working_references_for_every_implementation_drill(capsys):
+def test_use_hands_out_a_working_reference_that_is_no_answer(capsys):
+    """drills.use keeps a stuck learner going with the course's code; handing that code in
+    as an answer earns nothing (the same rule as in the grader)."""
     for drill in drills.all_drills():
         if drill.reference() is None:
             continue
         reference = drills.use(drill.id, ...)
-        assert drills.check(drill.id, reference, record=False).passed, drill.id
+        assert reference is drill.reference(), drill.id
+        assert drill.judge(drill.reference_observation()).passed, drill.id
+        refused = drills.check(drill.id, reference, record=False)
+        assert refused.score == 0 and "course's own code" in refused.feedback[0], drill.id
 
 
 def test_use_reference_autoencoder_returns_logits():
@@ -262,8 +266,8 @@ def test_use_reference_autoencoder_returns_logits():
     assert model.encode(x).shape == (2, 4)
 
 
-def test_use_is_refused_for_non_implementation_drills():
-    with pytest.raises(ValueError, match="implementation drills"):
+def test_use_is_refused_for_value_drills():
+    with pytest.raises(ValueError, match="function and module drills"):
         drills.use("kl_zero_case", 0.0)
 
 
@@ -330,10 +334,12 @@ def test_register_adds_a_drill_and_refuses_duplicates():
         drills.register(drill)
         assert drills.check("test_extra_choice", "a", record=False).passed
         assert "test_extra_choice" in str(drills.list(chapter=9))
-        with pytest.raises(ValueError, match="already registered"):
+        with pytest.raises(ValueError, match="already exists"):
             drills.register(dataclasses.replace(drill, title="Another item, same id"))
+        with pytest.raises(ValueError, match="already exists"):
+            drills.register(dataclasses.replace(drills.get_drill("kl_zero_case")))
     finally:
-        core._REGISTRY.pop("test_extra_choice", None)
+        registry._EXTRA.pop("test_extra_choice", None)
 
 
 def test_register_rejects_non_drills():

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from vae_course import drills
-from vae_course.drills import sandbox
+from vae_course.drills import timed
+from vae_course.drills.code_drill import CodeDrill
 from vae_course.drills.core import STATUSES
-from vae_course.drills.implementation import ImplementationDrill
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -28,7 +28,7 @@ def _isolated(tmp_path, monkeypatch):
 @pytest.fixture
 def short_limit(monkeypatch):
     """One second per call keeps the endless-loop tests short."""
-    monkeypatch.setattr(sandbox, "CALL_LIMIT_S", 1.0)
+    monkeypatch.setattr(timed, "CALL_LIMIT_S", 1.0)
 
 
 def kl(mu, log_var):
@@ -64,7 +64,7 @@ def test_ellipsis_is_not_attempted(drill):
 
 @pytest.mark.parametrize(
     "drill",
-    [d for d in drills.all_drills() if isinstance(d, ImplementationDrill)],
+    [d for d in drills.all_drills() if isinstance(d, CodeDrill)],
     ids=lambda d: d.id,
 )
 def test_not_implemented_stub_is_not_attempted(drill):
@@ -211,10 +211,10 @@ def test_reparameterize_with_randn_of_a_shape_is_caught_by_the_device_check():
 
 
 def test_output_moved_to_the_cpu_is_caught_by_the_device_check(monkeypatch):
-    from vae_course.drills import implementation
+    from vae_course.drills import function
 
     # simulate a device mismatch without a GPU: the check device is "meta"
-    monkeypatch.setattr(implementation, "_device_for_check", lambda: "meta")
+    monkeypatch.setattr(function, "device_for_check", lambda: "meta")
 
     def cpu_result(mu, log_var):
         out = kl(mu, log_var)
@@ -291,7 +291,7 @@ def test_endless_or_slow_functions_are_stopped(short_limit, fn):
 def test_endless_loop_with_the_default_limit(monkeypatch):
     result = check_kl(_endless)
     assert result.status == "failed"
-    assert f"still running after {sandbox.CALL_LIMIT_S:g} s" in result.feedback[0]
+    assert f"still running after {timed.CALL_LIMIT_S:g} s" in result.feedback[0]
 
 
 def test_endless_loop_outside_the_main_thread(short_limit):
@@ -305,7 +305,7 @@ def test_endless_loop_outside_the_main_thread(short_limit):
 
 
 def test_thread_fallback_stops_a_pure_python_loop():
-    outcome = sandbox._call_in_thread(_endless, (None, None), {}, 0.5)
+    outcome = timed._call_in_thread(_endless, (None, None), {}, 0.5)
     assert outcome.timed_out and not outcome.still_running
 
 

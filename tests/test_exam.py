@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from vae_course import drills
-from vae_course.drills import olympiad
 from vae_course.drills.exam import PAPERS, ExamReport, draw_items, running_exam
+from vae_course.drills.review import answer_key
 
 
 class FakeClock:
@@ -94,10 +94,10 @@ def test_a_teachers_exam_mode_survives_the_end_of_an_exam(monkeypatch):
 def test_answers_after_the_time_is_up_are_not_counted():
     exam_now, clock = _start(minutes=10)
     first = exam_now.items[0]
-    exam_now.answer(1, olympiad.answer_key(first.drill_id, 0))
+    exam_now.answer(1, answer_key(first.drill_id, 0))
     clock.advance(10 * 60 + 1)
     second = exam_now.items[1]
-    late = exam_now.answer(2, olympiad.answer_key(second.drill_id, 0))
+    late = exam_now.answer(2, answer_key(second.drill_id, 0))
     assert late.style == "refused"
     report = exam_now.report()
     assert report.ended_by == "time"
@@ -111,7 +111,7 @@ def test_score_arithmetic_per_item_per_topic_and_total():
     exam_now, clock = _start(seed=11)
     expected_items = []
     for item in exam_now.items:
-        key = olympiad.answer_key(item.drill_id, item.seed if item.seed is not None else 0)
+        key = answer_key(item.drill_id, item.seed if item.seed is not None else 0)
         if item.format == "choice":
             # right for the first choice item, wrong for the others
             answer = key if item.number == 1 else ("a" if key != "a" else "b")
@@ -120,9 +120,9 @@ def test_score_arithmetic_per_item_per_topic_and_total():
             answer = key if item.number % 2 == 0 else key + 1.0
             expected = 5.0 if item.number % 2 == 0 else 0.0
         else:  # derivation: the first step right, the rest wrong -> that step's points
-            first_step = item.drill.steps[0]
+            first_step = item.drill.parts[0]
             answer = {first_step.key: key[first_step.key]}
-            answer |= {s.key: key[s.key] + 3.0 for s in item.drill.steps[1:]}
+            answer |= {s.key: key[s.key] + 3.0 for s in item.drill.parts[1:]}
             expected = first_step.points
         exam_now.answer(item.number, answer)
         expected_items.append(expected)

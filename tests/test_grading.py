@@ -21,8 +21,11 @@ from pathlib import Path
 import grading_fixtures as fx
 import pytest
 
-from vae_course import cli, drills, grading, grading_worker
-from vae_course.grading_worker import InvalidNotebook, NotebookCode, decode_value, encode_value
+from vae_course import cli, drills, grading
+from vae_course.grading import notebook_code
+from vae_course.grading.env import sandbox_dir
+from vae_course.grading.harvest import decode_value, encode_value
+from vae_course.grading.notebook_code import InvalidNotebook, NotebookCode
 
 MEMORY_MB = 6144  # torch needs ~3.3 GB of address space; the memory hog asks for 8 GB
 
@@ -161,7 +164,7 @@ def test_plain_values_survive_the_harvest_encoding():
 )
 def test_unreadable_files_are_invalid_notebooks_with_a_reason(data, reason):
     with pytest.raises(InvalidNotebook, match=reason):
-        grading_worker.read_notebook(data)
+        notebook_code.read_notebook(data)
 
 
 def test_student_id_rule():
@@ -177,19 +180,19 @@ def test_columns_are_the_drills_answered_in_the_chapters_handed_in():
     catalogue = grading.drill_catalogue()
     answered = {"kl_divergence": {}, "kl_zero_case": {}}
     plain = {Path("a"): {"drills": answered}, Path("b"): {"drills": {"reparameterize": {}}}}
-    assert [d.id for d in grading._columns(plain, catalogue, None)] == fx.CORE_DRILLS
+    assert [d.id for d in grading.columns_for(plain, catalogue, None)] == fx.CORE_DRILLS
     # with course metadata, another chapter's function in one notebook adds no column
     built = {
         Path("a"): {"drills": answered, "chapter": "04"},
         Path("b"): {"drills": {**answered, "reparameterize": {}}, "chapter": "04"},
     }
-    assert [d.id for d in grading._columns(built, catalogue, None)] == fx.CORE_DRILLS[1:]
-    assert [d.id for d in grading._columns(built, catalogue, ["reparameterize"])] == [
+    assert [d.id for d in grading.columns_for(built, catalogue, None)] == fx.CORE_DRILLS[1:]
+    assert [d.id for d in grading.columns_for(built, catalogue, ["reparameterize"])] == [
         "reparameterize"
     ]
     metadata = {"vae_course": {"source": "solutions/04_elbo.ipynb"}}
-    assert grading_worker.chapter_of(metadata) == "04"
-    assert grading_worker.chapter_of({}) is None
+    assert notebook_code.chapter_of(metadata) == "04"
+    assert notebook_code.chapter_of({}) is None
 
 
 def test_sandbox_refuses_escapes_in_a_plain_python_process(tmp_path):
@@ -226,7 +229,7 @@ def test_sandbox_refuses_escapes_in_a_plain_python_process(tmp_path):
     )
     env = dict(
         os.environ,
-        PYTHONPATH=str(grading_worker.sandbox_dir()),
+        PYTHONPATH=str(sandbox_dir()),
         VAE_GRADER_WORKDIR=str(work),
         VAE_GRADER_LOG=str(log),
     )

@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from vae_course import drills, losses
-from vae_course.drills import olympiad
+from vae_course.drills.catalogue import ch09_olympiad as olympiad
 from vae_course.drills.core import FAILED, NOT_ATTEMPTED, PARTIAL, PASSED
+from vae_course.drills.review import answer_key, review
 
 SEEDS = range(12)
 SEEDED = [d.id for d in olympiad.ITEMS if d.seeded]
@@ -38,7 +39,7 @@ def test_every_item_is_registered_worth_5_points_with_a_topic():
 def test_choice_items_have_five_options_and_one_right_answer_all_or_nothing():
     for item in olympiad.CHOICE_ITEMS:
         assert len(item.options) == 5
-        right = olympiad.answer_key(item.id, 0)
+        right = answer_key(item.id, 0)
         assert len(right) == 1
         assert drills.check(item.id, right, record=False).score == 5
         for wrong in "abcde".replace(right, ""):
@@ -53,13 +54,13 @@ def test_choice_items_have_five_options_and_one_right_answer_all_or_nothing():
 def test_same_seed_same_question_and_answer(drill_id):
     first, again = drills.question(drill_id, seed=7), drills.question(drill_id, seed=7)
     assert first.params == again.params and first.text == again.text
-    assert olympiad.answer_key(drill_id, 7) == olympiad.answer_key(drill_id, 7)
+    assert answer_key(drill_id, 7) == answer_key(drill_id, 7)
 
 
 @pytest.mark.parametrize("drill_id", SEEDED)
 def test_different_seeds_give_different_questions_and_answers(drill_id):
     texts = {drills.question(drill_id, seed=s).text for s in SEEDS}
-    answers = {repr(olympiad.answer_key(drill_id, s)) for s in SEEDS}
+    answers = {repr(answer_key(drill_id, s)) for s in SEEDS}
     assert len(texts) >= len(SEEDS) // 2
     assert len(answers) >= len(SEEDS) // 2
 
@@ -67,7 +68,7 @@ def test_different_seeds_give_different_questions_and_answers(drill_id):
 @pytest.mark.parametrize("drill_id", [d.id for d in olympiad.NUMERIC_ITEMS])
 def test_numeric_answers_in_normal_form_pass_and_coarse_ones_fail(drill_id):
     for seed in SEEDS:
-        truth = olympiad.answer_key(drill_id, seed)
+        truth = answer_key(drill_id, seed)
         assert drills.check(drill_id, round(truth, 4), seed=seed, record=False).passed
         assert drills.check(drill_id, torch.tensor(truth), seed=seed, record=False).passed
         coarse = round(truth, 1)
@@ -87,7 +88,7 @@ def test_kl_answer_matches_the_package_kl():
         else:
             log_var = torch.tensor([p["log_var"]], dtype=torch.float64)
         expected = losses.kl_divergence(mu, log_var).item()
-        assert olympiad.answer_key("olympiad_kl", seed) == pytest.approx(expected, rel=1e-9)
+        assert answer_key("olympiad_kl", seed) == pytest.approx(expected, rel=1e-9)
 
 
 def test_implicit_beta_matches_the_loss_code_in_the_question():
@@ -119,7 +120,7 @@ def test_implicit_beta_matches_the_loss_code_in_the_question():
         k = losses.kl_divergence(mu, log_var).mean().item()
         a = run(torch.zeros_like(mu), torch.zeros_like(log_var)) / r  # K = 0 at the prior
         b = (run(mu, log_var) - a * r) / k
-        truth = olympiad.answer_key("olympiad_implicit_beta", seed)
+        truth = answer_key("olympiad_implicit_beta", seed)
         assert b / a == pytest.approx(truth, rel=1e-6)
     assert len(seen) == 4  # every reduction variant was exercised
 
@@ -140,7 +141,7 @@ def test_reparam_gradient_matches_autograd():
             "dL_dmu": mu.grad,
             "dL_dlog_var": log_var.grad,
         }[p["ask"]].item()
-        assert olympiad.answer_key("olympiad_reparam_gradient", seed) == pytest.approx(
+        assert answer_key("olympiad_reparam_gradient", seed) == pytest.approx(
             by_autograd, rel=1e-9, abs=1e-12
         )
 
@@ -150,7 +151,7 @@ def test_iwae_answer_matches_logsumexp_and_is_above_the_mean_log_weight():
         p = _params("olympiad_iwae", seed)
         log_w = torch.tensor(p["log_w"], dtype=torch.float64).unsqueeze(1)  # (K, B=1)
         expected = losses.iwae_from_log_weights(log_w).item()
-        truth = olympiad.answer_key("olympiad_iwae", seed)
+        truth = answer_key("olympiad_iwae", seed)
         assert truth == pytest.approx(expected, rel=1e-12)
         assert truth >= sum(p["log_w"]) / p["k"]
 
@@ -159,7 +160,7 @@ def test_derivation_values_match_torch_distributions():
     normal = torch.distributions.Normal
     for seed in SEEDS:
         p = _params("olympiad_derive_elbo", seed)
-        v = olympiad.answer_key("olympiad_derive_elbo", seed)
+        v = answer_key("olympiad_derive_elbo", seed)
         x = torch.tensor(p["x"], dtype=torch.float64)
         assert v["log_evidence"] == pytest.approx(normal(0.0, math.sqrt(2)).log_prob(x).item())
         q = normal(torch.tensor(p["m"], dtype=torch.float64), p["s"])
@@ -170,14 +171,14 @@ def test_derivation_values_match_torch_distributions():
         assert v["gap"] >= 0
 
         p = _params("olympiad_derive_kl", seed)
-        v = olympiad.answer_key("olympiad_derive_kl", seed)
+        v = answer_key("olympiad_derive_kl", seed)
         kl = torch.distributions.kl_divergence(
             normal(p["mu1"], p["sigma1"]), normal(p["mu2"], p["sigma2"])
         )
         assert v["kl"] == pytest.approx(kl.item(), rel=1e-6)
 
         p = _params("olympiad_derive_reparam", seed)
-        v = olympiad.answer_key("olympiad_derive_reparam", seed)
+        v = answer_key("olympiad_derive_reparam", seed)
         mu = torch.tensor(p["mu"], dtype=torch.float64, requires_grad=True)
         sigma = torch.tensor(p["sigma"], dtype=torch.float64, requires_grad=True)
         ((mu + sigma * p["eps"] - p["a"]) ** 2).backward()
@@ -194,7 +195,7 @@ def test_known_numeric_mistakes_are_named():
     mean_log = sum(p["log_w"]) / p["k"]
     result = drills.check("olympiad_iwae", mean_log, seed=seed, record=False)
     assert result.status == FAILED and "ELBO estimate" in " ".join(result.feedback)
-    truth = olympiad.answer_key("olympiad_kl", seed)
+    truth = answer_key("olympiad_kl", seed)
     result = drills.check("olympiad_kl", 2 * truth, seed=seed, record=False)
     assert "½" in " ".join(result.feedback)
     assert str(round(truth, 4)) not in " ".join(result.feedback)
@@ -203,18 +204,18 @@ def test_known_numeric_mistakes_are_named():
 @pytest.mark.parametrize("drill_id", [d.id for d in olympiad.DERIVATION_ITEMS])
 def test_derivations_give_partial_credit_per_step(drill_id):
     drill = drills.get_drill(drill_id)
-    truth = olympiad.answer_key(drill_id, 3)
+    truth = answer_key(drill_id, 3)
     assert drills.check(drill_id, truth, seed=3, record=False).status == PASSED
-    first = drill.steps[0]
-    partial = {first.key: truth[first.key]} | {s.key: 1e6 for s in drill.steps[1:]}
+    first = drill.parts[0]
+    partial = {first.key: truth[first.key]} | {s.key: 1e6 for s in drill.parts[1:]}
     result = drills.check(drill_id, partial, seed=3, record=False)
     assert result.status == PARTIAL
     assert result.score == pytest.approx(first.points)
-    only_last = {drill.steps[-1].key: truth[drill.steps[-1].key]}
+    only_last = {drill.parts[-1].key: truth[drill.parts[-1].key]}
     assert drills.check(drill_id, only_last, seed=3, record=False).score == pytest.approx(
-        drill.steps[-1].points
+        drill.parts[-1].points
     )
-    wrong = {s.key: truth[s.key] + 1.0 for s in drill.steps}
+    wrong = {s.key: truth[s.key] + 1.0 for s in drill.parts}
     assert drills.check(drill_id, wrong, seed=3, record=False).score == 0
 
 
@@ -241,19 +242,19 @@ def test_unanswered_derivation_is_not_attempted():
 def test_review_only_after_an_attempt_and_never_in_exam_mode(monkeypatch):
     monkeypatch.delenv("VAE_COURSE_MODE", raising=False)
     q = drills.question("olympiad_derive_kl", seed=11)
-    assert olympiad.review(q, ...).style == "refused"
-    answer = {"expected_log_q": olympiad.answer_key("olympiad_derive_kl", 11)["expected_log_q"]}
-    shown = olympiad.review(q, answer)
+    assert review(q, ...).style == "refused"
+    answer = {"expected_log_q": answer_key("olympiad_derive_kl", 11)["expected_log_q"]}
+    shown = review(q, answer)
     assert shown.style == "info"
     assert any(line.startswith("expected_log_q: 1.5 / 1.5") for line in shown.bullets)
     assert any(line.startswith("kl: 0 / 1.5") for line in shown.bullets)
     assert "Step values" in shown.text
     monkeypatch.setenv("VAE_COURSE_MODE", "exam")
-    assert olympiad.review(q, answer).style == "refused"
+    assert review(q, answer).style == "refused"
 
 
 def test_review_of_a_numeric_item_shows_the_worked_numbers():
     q = drills.question("olympiad_kl", seed=2)
-    shown = olympiad.review(q, 0.0)
-    truth = olympiad.answer_key("olympiad_kl", 2)
+    shown = review(q, 0.0)
+    truth = answer_key("olympiad_kl", 2)
     assert f"{truth:.4f}" in shown.text

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from vae_course import practice
-from vae_course.drills import olympiad
 from vae_course.drills.exam import PAPERS, draw_items
+from vae_course.drills.review import answer_key
 
 SCORE_LINE = re.compile(r"^Score: ([\d.]+) / ([\d.]+) \(\d+%\)$")
 
@@ -21,7 +21,7 @@ def _answer_lines(paper: str, seed: int, *, wrong_after: int | None = None) -> l
     """One line per answer, right ones (wrong from item ``wrong_after`` on)."""
     lines = []
     for item in draw_items(PAPERS[paper], seed):
-        key = olympiad.answer_key(item.drill_id, item.seed if item.seed is not None else 0)
+        key = answer_key(item.drill_id, item.seed if item.seed is not None else 0)
         wrong = wrong_after is not None and item.number >= wrong_after
         if item.format == "choice":
             lines.append(("a" if key != "a" else "b") if wrong else key)

@@ -56,7 +56,7 @@ def _ask_item(item: ExamItem, stream: TextIO, out: TextIO) -> tuple[Any, bool]:
     """(answer, input exhausted) for one item; ``...`` when skipped."""
     if item.format == "derivation":
         values: dict[str, Any] = {}
-        for step in item.drill.steps:  # type: ignore[attr-defined]
+        for step in item.drill.parts:  # type: ignore[attr-defined]
             print(f"  {step.key} ({step.points:g} pt, {step.description}): ", end="", file=out)
             out.flush()
             line = _read(stream)

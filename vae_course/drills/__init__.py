@@ -9,38 +9,37 @@ drills.solution("kl_divergence")               # worked solution (not in exam mo
 drills.prompt("kl_divergence")                 # the contract and the answer's name
 q = drills.question("kl_by_hand")              # your own random numbers
 drills.list(chapter=4); drills.progress()      # tables
+drills.review(q, answer)                       # after an attempt: rubric + worked solution
 kl_divergence = drills.use("kl_divergence", kl_divergence)  # yours if it passes
 ```
 
-Kinds: choice, numeric, implementation (property checks + a mistake catalogue) and
-experiment (your measurements checked against your conclusion). ``check`` never raises.
+Kinds, one module each: choice, numeric, function (property checks + a mistake catalogue),
+module (an ``nn.Module`` class checked by its traits), experiment (your measurements
+checked against your conclusion) and multipart (parts of those kinds, each scored).
+``check`` never raises.
+
+Layout (the imports point one way): ``api`` → ``registry`` → ``catalogue`` (pure data) →
+the kinds → ``core``; ``state`` holds what a process remembers (seeds, hints, the running
+exam). Importing this package registers nothing and starts nothing.
 """
 
 from __future__ import annotations
 
 from .api import check, current_seeds, hint, list_drills, progress, prompt, question, solution, use
 from .choice import ChoiceDrill, Option
-from .core import (
-    FAILED,
-    NOT_ATTEMPTED,
-    PARTIAL,
-    PASSED,
-    Drill,
-    Result,
-    all_drills,
-    get_drill,
-    register,
-)
+from .core import FAILED, NOT_ATTEMPTED, PARTIAL, PASSED, Drill, Result
 from .exam import exam as exam  # olympiad practice: timed exams (chapter 09)
 from .experiment import ExperimentDrill
-from .implementation import FunctionDrill, ImplementationDrill, Mistake, Probe
+from .function import FunctionDrill
+from .module import ModuleDrill
+from .multipart import MultipartDrill
 from .numeric import NumericDrill, NumericMistake
+from .observation import Mistake, Probe
 from .question import Question
-from .warmup import start as _start_warmup
+from .registry import all_drills, get_drill, register
+from .review import review
 
 list = list_drills  # noqa: A001 - the public name is drills.list(...)
-
-_start_warmup()
 
 __all__ = [
     "FAILED",
@@ -51,8 +50,9 @@ __all__ = [
     "Drill",
     "ExperimentDrill",
     "FunctionDrill",
-    "ImplementationDrill",
     "Mistake",
+    "ModuleDrill",
+    "MultipartDrill",
     "NumericDrill",
     "NumericMistake",
     "Option",
@@ -62,6 +62,7 @@ __all__ = [
     "all_drills",
     "check",
     "current_seeds",
+    "exam",
     "get_drill",
     "hint",
     "list",
@@ -70,6 +71,7 @@ __all__ = [
     "prompt",
     "question",
     "register",
+    "review",
     "solution",
     "use",
 ]

@@ -8,23 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from vae_course import config
-
-from . import display, progress_store
-from .core import FAILED, NOT_ATTEMPTED, Drill, Result, all_drills, get_drill, unknown_id_message
+from . import display, progress_store, state, warmup
+from .core import FAILED, NOT_ATTEMPTED, Drill, Result
 from .question import Question, check_seed, learner_seed
-
-_hints_shown: dict[str, int] = {}
-_current_seed: dict[str, int] = {}
-
-
-def current_seeds() -> dict[str, int]:
-    """The seed of the last :func:`question` asked for each seeded drill in this process.
-
-    The classroom grader reads it at the end of a run so a learner's seeded answers are
-    checked against the numbers they were given.
-    """
-    return dict(_current_seed)
+from .registry import all_drills, get_drill, unknown_id_message
 
 
 def _resolve_seed(drill: Drill, answer: Any, seed: Any) -> int | None:
@@ -34,8 +21,8 @@ def _resolve_seed(drill: Drill, answer: Any, seed: Any) -> int | None:
         return check_seed(seed)
     if isinstance(answer, dict) and isinstance(answer.get("seed"), int):
         return check_seed(answer["seed"])
-    if drill.id in _current_seed:
-        return _current_seed[drill.id]
+    if drill.id in state.question_seeds:
+        return state.question_seeds[drill.id]
     return learner_seed(drill.id)
 
 
@@ -48,6 +35,8 @@ def check(
     used). For a seeded drill without ``seed``: the seed of the last :func:`question` asked
     for that drill in this process, else the learner's own default seed. ``record=False``
     leaves the progress file alone (the grader uses it).
+
+    Introduced in 00_welcome, used after every exercise.
     """
     try:
         if isinstance(drill_id, Question):
@@ -61,6 +50,8 @@ def check(
             resolved = _resolve_seed(drill, answer, seed)
         except ValueError as error:
             return drill.result(FAILED, 0, [str(error)])
+        if drill.runs_code:
+            warmup.start()  # the device check's first use of PyTorch's meta device is slow
         result = drill.check(answer, seed=resolved)
     except Exception as error:  # noqa: BLE001 - the last line of defence: never raise
         return Result(
@@ -71,28 +62,28 @@ def check(
     return result
 
 
-def _in_exam() -> bool:
-    """True while hints and solutions are withheld (VAE_COURSE_MODE=exam or a running exam)."""
-    from .exam import running_exam
-
-    running_exam()  # an exam whose time is up ends here, so refusals stop at the deadline
-    return config.exam_mode()
+def _exam_refusal(heading: str, text: str) -> display.Message | None:
+    """A "refused" message while an exam runs (a timed exam, or the teacher's exam mode)."""
+    return display.Message("refused", heading, text) if state.in_exam() else None
 
 
 def hint(drill_id: str) -> display.Message:
-    """The next hint for ``drill_id`` (one more on every call); refused in exam mode."""
+    """The next hint for ``drill_id`` (one more on every call); refused during an exam.
+
+    Introduced in 00_welcome.
+    """
     drill = get_drill(drill_id)
-    if _in_exam():
-        return display.Message(
-            "refused",
-            f"No hints for {drill_id} during an exam",
-            "Hints are switched off while VAE_COURSE_MODE=exam. Re-read the prompt: "
-            f"drills.prompt({drill_id!r}).",
-        )
+    refused = _exam_refusal(
+        f"No hints for {drill_id} during an exam",
+        f"Hints are switched off until the exam is over. Re-read the prompt: "
+        f"drills.prompt({drill_id!r}).",
+    )
+    if refused:
+        return refused
     if not drill.hints:
         return display.Message("hint", f"{drill_id}: no hints for this drill", drill.prompt)
-    shown = min(_hints_shown.get(drill_id, 0) + 1, len(drill.hints))
-    _hints_shown[drill_id] = shown
+    shown = min(state.hints_shown.get(drill_id, 0) + 1, len(drill.hints))
+    state.hints_shown[drill_id] = shown
     text = "\n\n".join(f"Hint {i + 1}: {h}" for i, h in enumerate(drill.hints[:shown]))
     if shown == len(drill.hints):
         text += (
@@ -102,20 +93,26 @@ def hint(drill_id: str) -> display.Message:
 
 
 def solution(drill_id: str) -> display.Message:
-    """The worked solution; refused (a message, no solution) when ``VAE_COURSE_MODE=exam``."""
+    """The worked solution; refused (a message, no solution) during an exam.
+
+    Introduced in 00_welcome.
+    """
     drill = get_drill(drill_id)
-    if _in_exam():
-        return display.Message(
-            "refused",
-            f"Solution for {drill_id} withheld: exam mode",
-            "Worked solutions are not available while VAE_COURSE_MODE=exam. They come back "
-            "when the exam is over (unset VAE_COURSE_MODE).",
-        )
+    refused = _exam_refusal(
+        f"Solution for {drill_id} withheld: exam mode",
+        "Worked solutions are not available during an exam (a timed `drills.exam`, or "
+        "VAE_COURSE_MODE=exam set by your teacher). They come back when the exam is over.",
+    )
+    if refused:
+        return refused
     return display.Message("info", f"Worked solution: {drill_id} ({drill.title})", drill.solution)
 
 
 def prompt(drill_id: str) -> display.Message:
-    """The drill's prompt with its contract and the name the notebook binds the answer to."""
+    """The drill's prompt with its contract and the name the notebook binds the answer to.
+
+    Introduced in 00_welcome.
+    """
     drill = get_drill(drill_id)
     heading = (
         f"Drill {drill.id} (chapter {drill.chapter}, {drill.kind}, "
@@ -140,7 +137,10 @@ def _chapter(chapter: Any) -> str | None:
 
 
 def list_drills(chapter: int | str | None = None) -> display.Table:
-    """A table of drills (id, chapter, kind, max score, title), optionally for one chapter."""
+    """A table of drills (id, chapter, kind, max score, title), optionally for one chapter.
+
+    Introduced in 00_welcome.
+    """
     wanted = _chapter(chapter)
     rows = [
         [d.id, d.chapter, d.kind, f"{d.max_score:g}", d.title]
@@ -152,7 +152,10 @@ def list_drills(chapter: int | str | None = None) -> display.Table:
 
 
 def progress() -> display.Table:
-    """Your progress by chapter: drills attempted, passed, and best score over max score."""
+    """Your progress by chapter: drills attempted, passed, and best score over max score.
+
+    Introduced in 00_welcome.
+    """
     try:
         recorded = progress_store.load_progress()
         where = str(progress_store.progress_path())
@@ -187,6 +190,8 @@ def question(drill_id: str, seed: int | None = None) -> Question:
 
     Without ``seed`` a seed derived from your user and machine names is used. The seed is
     remembered, so a later ``check(drill_id, answer)`` uses the same numbers.
+
+    Introduced in 03_reparameterisation (the first seeded drill); used in 04 and 09.
     """
     drill = get_drill(drill_id)
     if not drill.seeded:
@@ -195,7 +200,7 @@ def question(drill_id: str, seed: int | None = None) -> Question:
             "shows the question."
         )
     seed = learner_seed(drill_id) if seed is None else check_seed(seed)
-    _current_seed[drill_id] = seed
+    state.remember_seed(drill_id, seed)
     return drill.question(seed)
 
 
@@ -204,12 +209,15 @@ def use(drill_id: str, learner_answer: Any) -> Any:
 
     ``kl_divergence = drills.use("kl_divergence", kl_divergence)`` lets the rest of the
     chapter run even when the exercise is not solved yet.
+
+    Introduced in 00_welcome; every chapter uses it after an exercise.
     """
     drill = get_drill(drill_id)
     reference = drill.reference()
     if reference is None:
         raise ValueError(
-            f"drills.use works for implementation drills; {drill_id!r} is a {drill.kind} drill."
+            f"drills.use works for function and module drills; {drill_id!r} is a {drill.kind} "
+            "drill."
         )
     result = check(drill_id, learner_answer, record=False)
     name = (
@@ -228,8 +236,11 @@ def use(drill_id: str, learner_answer: Any) -> Any:
     return reference
 
 
+current_seeds = state.current_seeds
+
 __all__ = [
     "check",
+    "current_seeds",
     "hint",
     "list_drills",
     "progress",

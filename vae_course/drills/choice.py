@@ -79,9 +79,9 @@ class ChoiceDrill(Drill):
             if self.multiple
             else "Exactly one option is correct: give its letter, e.g. 'b'."
         )
-        return f"{self.prompt}\n\n{options_text(self.options)}\n\n{how}"
+        return f"{self.prompt}\n\n{options_text(self.options)}\n\n{how}{self.binding_line()}"
 
-    def _check(self, answer: Any, seed: int | None) -> Result:
+    def judge(self, answer: Any, seed: int | None) -> Result:
         chosen, problem = parse_letters(answer, len(self.options))
         if problem:
             return self.result(FAILED, 0, [problem])

@@ -1,18 +1,25 @@
-"""The two types every drill shares, :class:`Result` and :class:`Drill`, and the registry.
+"""The two types every drill shares, :class:`Result` and :class:`Drill`.
 
 A drill is a small declarative object (id, chapter, prompt, hints, worked solution, a
-checker). Its :meth:`Drill.check` turns any answer into a :class:`Result` and never
-raises: a stub (``raise NotImplementedError``) or ``...`` gives "not attempted", anything
-else that goes wrong gives a failing Result with a message.
+checker). Checking an answer has two halves:
 
-The registry maps drill ids to drills. The course's own drills are defined as data in
-:mod:`vae_course.drills.catalogue` and loaded on first use; :func:`register` adds more
-(e.g. olympiad practice drills).
+* :meth:`Drill.observe` turns the answer into an *observation*: plain data. For a value
+  drill (choice, numeric, experiment, multipart) it is the answer itself; for a code drill
+  (function, module) it is what the learner's code did on the drill's probes (values,
+  shapes, gradients, errors), recorded while calling it.
+* :meth:`Drill.judge` turns an observation into a :class:`Result`. It never runs the
+  learner's code, so the classroom grader can observe in a sandbox and judge in a process
+  that never imported a submission, with the same code as ``drills.check`` in a notebook.
+
+:meth:`Drill.check` does both and never raises: a stub (``raise NotImplementedError``) or
+``...`` gives "not attempted", anything else that goes wrong gives a failing Result with a
+message.
+
+Kinds (one module each): choice, numeric, function, module, experiment, multipart.
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -105,7 +112,8 @@ class Drill:
     """One drill: metadata, prompt, progressive hints, a worked solution and a checker.
 
     ``answer_name`` is the name the notebook binds the answer to (used by the grader);
-    ``kind`` says how answers are checked. Subclasses implement :meth:`_check`.
+    ``kind`` says how answers are checked. Subclasses implement :meth:`judge` (and
+    :meth:`observe` when the answer is code).
     """
 
     kind: ClassVar[str] = "drill"
@@ -121,11 +129,15 @@ class Drill:
     max_score: float = 5
 
     def check(self, answer: Any, *, seed: int | None = None) -> Result:
-        """Check ``answer``; never raises. ``seed`` selects the random parameters of a seeded drill."""
+        """Observe ``answer`` and judge it; never raises. ``seed`` selects a seeded drill's numbers."""
         if answer is Ellipsis:
             return self.result(NOT_ATTEMPTED, 0, [NOT_ATTEMPTED_VALUE])
+        return self.safely(lambda: self.judge(self.observe(answer, seed), seed))
+
+    def safely(self, verdict: Any) -> Result:
+        """``verdict()`` as a Result: NotAttempted and any exception become a clear Result."""
         try:
-            return self._check(answer, seed)
+            return verdict()
         except NotAttempted as stub:
             return self.result(NOT_ATTEMPTED, 0, [stub.message])
         except Exception as error:  # a bug in the checker must not become a traceback
@@ -140,7 +152,12 @@ class Drill:
                 ],
             )
 
-    def _check(self, answer: Any, seed: int | None) -> Result:  # pragma: no cover - abstract
+    def observe(self, answer: Any, seed: int | None) -> Any:
+        """The observation of ``answer``: for a value drill, the answer itself."""
+        return answer
+
+    def judge(self, observation: Any, seed: int | None) -> Result:  # pragma: no cover - abstract
+        """The verdict on an observation (never runs learner code)."""
         raise NotImplementedError
 
     def result(self, status: str, score: float, feedback: list[str]) -> Result:
@@ -165,56 +182,30 @@ class Drill:
         """The package's implementation for :func:`vae_course.drills.use`, or None."""
         return None
 
+    @property
+    def runs_code(self) -> bool:
+        """True for drills whose answer is code (function, module): observed by running it."""
+        return False
+
     def full_prompt(self) -> str:
         """The prompt text with the contract (subclasses add options, etc.)."""
         return self.prompt
 
-
-# ----------------------------------------------------------------------------- registry
-
-_REGISTRY: dict[str, Drill] = {}
-_CATALOGUE_LOADED = False
-
-
-def _load_catalogue() -> None:
-    global _CATALOGUE_LOADED
-    if not _CATALOGUE_LOADED:
-        _CATALOGUE_LOADED = True
-        importlib.import_module("vae_course.drills.catalogue")
+    def binding_line(self) -> str:
+        """ "Bind your answer to `name`." unless the prompt already names it ('' then)."""
+        if self.answer_name in self.prompt:
+            return ""
+        return f"\n\nBind your answer to `{self.answer_name}`."
 
 
-def register(drill: Drill, *, replace: bool = False) -> Drill:
-    """Add ``drill`` to the registry (``replace=True`` overwrites a drill with the same id)."""
-    if not isinstance(drill, Drill):
-        raise TypeError(f"register expects a Drill, got {type(drill).__name__}")
-    if drill.id in _REGISTRY and not replace and _REGISTRY[drill.id] is not drill:
-        raise ValueError(f"a drill with id {drill.id!r} is already registered")
-    _REGISTRY[drill.id] = drill
-    return drill
+def resolve(path: str) -> Any:
+    """The object a ``"package.module:attribute"`` path names (a drill's reference).
 
-
-def all_drills() -> list[Drill]:
-    """Every registered drill, ordered by chapter then registration order."""
-    _load_catalogue()
-    order = {drill_id: i for i, drill_id in enumerate(_REGISTRY)}
-    return sorted(_REGISTRY.values(), key=lambda d: (d.chapter, order[d.id]))
-
-
-def get_drill(drill_id: str) -> Drill:
-    """The drill called ``drill_id``; ValueError (with suggestions) for an unknown id."""
-    _load_catalogue()
-    if not isinstance(drill_id, str):
-        raise TypeError(f"a drill id is a string such as 'kl_divergence', got {drill_id!r:.60}")
-    drill = _REGISTRY.get(drill_id)
-    if drill is None:
-        raise ValueError(unknown_id_message(drill_id))
-    return drill
-
-
-def unknown_id_message(drill_id: object) -> str:
-    """'No drill called ...; did you mean ...?' with close matches."""
-    close = difflib.get_close_matches(str(drill_id), list(_REGISTRY), n=3, cutoff=0.5)
-    message = f"There is no drill called {drill_id!r}."
-    if close:
-        message += " Did you mean " + " or ".join(repr(c) for c in close) + "?"
-    return message + " drills.list() shows every drill."
+    Drills name their references as text so that the code that observes a learner's answer
+    never imports them: the grader's sandbox does not contain them.
+    """
+    module_name, _, attribute = path.partition(":")
+    value: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        value = getattr(value, part)
+    return value

@@ -1,14 +1,15 @@
 """Timed olympiad exams: ``drills.exam("vae-round2", minutes=60, seed=...)``.
 
-An exam draws a paper of 5-point items from :mod:`vae_course.drills.olympiad` (USAAIO
+An exam draws a paper of 5-point items from :mod:`vae_course.drills.catalogue.ch09_olympiad` (USAAIO
 style: multiple choice with 5 options, all or nothing; numeric answers in a normal form;
 derivations with per-step partial credit), each numeric or derivation item with its own
 seeded numbers. Same paper name and seed, same paper.
 
 While the exam runs, answers are recorded without feedback, and hints and worked solutions
 are refused: the exam's own (:meth:`Exam.hint`, :meth:`Exam.solution`) and the drills'
-(:func:`vae_course.drills.hint`, :func:`vae_course.drills.solution`), through
-``VAE_COURSE_MODE=exam``, which the exam sets when it starts and restores when it ends.
+(:func:`vae_course.drills.hint`, :func:`vae_course.drills.solution`, ``drills.review``),
+which ask :func:`vae_course.drills.state.in_exam`: the running exam is the process's
+state, not an environment variable.
 It ends when the time is up or when you hand in (:meth:`Exam.finish`); the score (out of N,
 with a per-topic breakdown) comes as an :class:`ExamReport`.
 
@@ -19,8 +20,6 @@ timer also ends it on the dot.
 
 from __future__ import annotations
 
-import math
-import os
 import random
 import threading
 import time
@@ -28,12 +27,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import display
-from .core import NOT_ATTEMPTED, Drill, Result, get_drill
-from .olympiad import POOLS, TOPICS, worked_solution
-from .question import Question, check_seed
+from vae_course._checks import positive_number
 
-_MODE_VARIABLE = "VAE_COURSE_MODE"
+from . import display, state
+from .catalogue.ch09_olympiad import POOLS, TOPICS
+from .core import NOT_ATTEMPTED, Drill, Result
+from .question import Question, check_seed
+from .registry import get_drill
+from .review import worked_solution
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class ExamItem:
         if self.format == "choice":
             return "one letter, e.g. 'b'"
         if self.format == "derivation":
-            keys = ", ".join(repr(s.key) for s in self.drill.steps)  # type: ignore[attr-defined]
+            keys = self.drill.keys_text()  # type: ignore[attr-defined]
             return f"a dict with the keys {keys}"
         return f"a number, {self.drill.normal_form}"  # type: ignore[attr-defined]
 
@@ -157,25 +158,24 @@ class ExamReport:
         """N: the points on the paper."""
         return sum(s.item.max_score for s in self.scores)
 
+    def _totals(self, key: Callable[[ExamItem], str]) -> dict[str, tuple[float, float]]:
+        """{key(item): (points, max points)}, in the paper's order."""
+        groups: dict[str, list[float]] = {}
+        for s in self.scores:
+            row = groups.setdefault(key(s.item), [0.0, 0.0])
+            row[0] += s.result.score
+            row[1] += s.item.max_score
+        return {k: (round(a, 2), b) for k, (a, b) in groups.items()}
+
     @property
     def by_topic(self) -> dict[str, tuple[float, float]]:
         """{topic: (points, max points)} in the paper's order."""
-        topics: dict[str, list[float]] = {}
-        for s in self.scores:
-            row = topics.setdefault(s.item.topic, [0.0, 0.0])
-            row[0] += s.result.score
-            row[1] += s.item.max_score
-        return {t: (round(a, 2), b) for t, (a, b) in topics.items()}
+        return self._totals(lambda item: item.topic)
 
     @property
     def by_format(self) -> dict[str, tuple[float, float]]:
         """{format: (points, max points)}."""
-        formats: dict[str, list[float]] = {}
-        for s in self.scores:
-            row = formats.setdefault(s.item.format, [0.0, 0.0])
-            row[0] += s.result.score
-            row[1] += s.item.max_score
-        return {f: (round(a, 2), b) for f, (a, b) in formats.items()}
+        return self._totals(lambda item: item.format)
 
     def score_line(self) -> str:
         """``Score: 27.5 / 40 (69%)``."""
@@ -258,10 +258,8 @@ class Exam:
         self._ended_by = ""
         self._report: ExamReport | None = None
         self._late: list[int] = []
-        self._previous_mode = os.environ.get(_MODE_VARIABLE)
         self._lock = threading.RLock()
         self._timer: threading.Timer | None = None
-        os.environ[_MODE_VARIABLE] = "exam"
         if clock is time.monotonic:
             self._timer = threading.Timer(self.minutes * 60.0 + 0.05, self._refresh)
             self._timer.daemon = True
@@ -299,13 +297,7 @@ class Exam:
             self._ended_by = how
             if self._timer is not None:
                 self._timer.cancel()
-            if self._previous_mode is None:
-                os.environ.pop(_MODE_VARIABLE, None)
-            else:
-                os.environ[_MODE_VARIABLE] = self._previous_mode
-            global _ACTIVE
-            if _ACTIVE is self:
-                _ACTIVE = None
+            state.forget_exam(self)
 
     # -- items ------------------------------------------------------------------------
     def item(self, number: int) -> ExamItem:
@@ -469,13 +461,9 @@ class Exam:
         )
 
 
-_ACTIVE: Exam | None = None
-
-
 def running_exam() -> Exam | None:
     """The exam in progress in this process, or None (an exam whose time is up is closed)."""
-    current = _ACTIVE
-    return current if current is not None and current.running else None
+    return state.active_exam()
 
 
 def exam(
@@ -496,23 +484,16 @@ def exam(
         raise ValueError(f"unknown paper {paper!r}; choose one of {', '.join(PAPERS)}")
     chosen = PAPERS[paper]
     minutes = chosen.minutes if minutes is None else minutes
-    if (
-        isinstance(minutes, bool)
-        or not isinstance(minutes, int | float)
-        or not math.isfinite(minutes)
-        or minutes <= 0
-    ):
-        raise ValueError(f"minutes must be a positive number, got {minutes!r}")
+    minutes = positive_number(minutes, "minutes")
     seed = random.SystemRandom().randrange(1_000_000) if seed is None else check_seed(seed)
     if clock is not None and not callable(clock):
         raise TypeError("clock must be a function returning seconds, e.g. time.monotonic")
-    global _ACTIVE
-    previous = _ACTIVE
-    if previous is not None and previous.running:
+    previous = state.active_exam()
+    if previous is not None:
         print(f"Handing in the exam that was still running (seed {previous.seed}).")
         previous.finish()
     started = Exam(chosen, float(minutes), seed, clock if clock is not None else time.monotonic)
-    _ACTIVE = started
+    state.set_active_exam(started)
     return started
 
 

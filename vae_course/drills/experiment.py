@@ -86,7 +86,7 @@ class ExperimentDrill(Drill):
             f"{claims_text(self.claims)}"
         )
 
-    def _check(self, answer: Any, seed: int | None) -> Result:
+    def judge(self, answer: Any, seed: int | None) -> Result:
         if contains_ellipsis(answer):
             raise NotAttempted(
                 "Exercise not attempted yet: fill in every `...` with your measurements and "

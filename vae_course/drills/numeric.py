@@ -51,7 +51,8 @@ def close_enough(answer: float, truth: float, tolerance: float) -> bool:
 
 @dataclass(eq=False, kw_only=True)
 class NumericDrill(Drill):
-    """Give one number. ``make_params(rng)`` (optional) draws the question's parameters."""
+    """Give one number. ``make_params(rng)`` (optional) draws the question's parameters;
+    ``worked(params)`` (optional) writes the worked solution with those numbers."""
 
     kind: ClassVar[str] = "numeric"
 
@@ -63,6 +64,7 @@ class NumericDrill(Drill):
     normal_form: str = "in nats, rounded to 4 decimals"
     mistakes: tuple[NumericMistake, ...] = ()
     sanity: Callable[[float, dict[str, Any]], str | None] | None = None
+    worked: Callable[[dict[str, Any]], str] | None = None
 
     @property
     def seeded(self) -> bool:  # type: ignore[override]
@@ -73,6 +75,12 @@ class NumericDrill(Drill):
         if self.make_params is None:
             return dict(self.fixed_params)
         return self.make_params(random.Random(seed if seed is not None else 0))
+
+    def worked_solution(self, seed: int) -> str:
+        """The worked solution with the numbers of ``seed`` (``worked``), then the answer."""
+        params = self.params_for(seed)
+        text = self.worked(params) if self.worked is not None else self.solution
+        return f"{text}\n\nAnswer ({self.normal_form}): {float(self.answer(params)):.4f}"
 
     def question(self, seed: int) -> Question:
         if self.make_params is None:
@@ -91,7 +99,7 @@ class NumericDrill(Drill):
             )
         return self.prompt + extra
 
-    def _check(self, answer: Any, seed: int | None) -> Result:
+    def judge(self, answer: Any, seed: int | None) -> Result:
         value, problem = parse_number(answer)
         if problem:
             return self.result(FAILED, 0, [problem])

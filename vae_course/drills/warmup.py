@@ -1,11 +1,11 @@
-"""Prepare the device used by the device check while the learner reads the notebook.
+"""Prepare the device used by the device check while the checker does its other work.
 
 The checkers run each learner function once on another device (CUDA when there is one,
 else PyTorch's data-less ``meta`` device) to catch tensors created on the CPU. The first
 operation on the meta device costs one or two seconds in a process (PyTorch imports its
-meta kernels). :func:`start` does that work in a background thread when
-``vae_course.drills`` is imported, and :func:`wait` is called before the first device
-check, so the import never runs in two threads at once. A process that forks (e.g. the
+meta kernels). :func:`start` does that work in a background thread from the first check of
+a code drill (importing ``vae_course.drills`` starts nothing), and :func:`wait` is called
+before the first device check, so the import never runs in two threads at once. A process that forks (e.g. the
 classroom grader, one child per drill) first waits for the warm-up to finish
 (``os.register_at_fork``): a child never inherits an import left half-done by a thread
 that does not exist in it.

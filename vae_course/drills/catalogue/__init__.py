@@ -1,27 +1,37 @@
-"""The course's drills, defined as data, one module per chapter (or topic).
+"""The course's drills, as data: one module per chapter (or topic), each exposing ``DRILLS``.
 
-Importing this package registers every drill (:func:`vae_course.drills.core.register`).
-Each module exposes ``DRILLS``, a tuple of drill objects.
+``DRILLS`` below is every drill of the course in chapter order. Nothing registers itself:
+:mod:`vae_course.drills.registry` reads this tuple.
 """
 
 from __future__ import annotations
 
-import importlib
-
-from ..core import register
-
-MODULES = (
-    "ch00_warmup",
-    "ch01_autoencoder",
-    "ch02_latent",
-    "ch03_reparam",
-    "ch04_kl",
-    "ch04_loss",
-    "ch05_schedules",
-    "ch06_collapse",
-    "ch07_beta",
+from . import (
+    ch00_warmup,
+    ch01_autoencoder,
+    ch01_train_step,
+    ch02_latent,
+    ch03_reparam,
+    ch04_kl,
+    ch04_loss,
+    ch05_schedules,
+    ch06_collapse,
+    ch07_beta,
+    ch09_olympiad,
 )
 
-for _name in MODULES:
-    for _drill in importlib.import_module(f"{__name__}.{_name}").DRILLS:
-        register(_drill)
+DRILLS = (
+    ch00_warmup.DRILLS
+    + ch01_autoencoder.DRILLS
+    + ch01_train_step.DRILLS
+    + ch02_latent.DRILLS
+    + ch03_reparam.DRILLS
+    + ch04_kl.DRILLS
+    + ch04_loss.DRILLS
+    + ch05_schedules.DRILLS
+    + ch06_collapse.DRILLS
+    + ch07_beta.DRILLS
+    + ch09_olympiad.DRILLS
+)
+
+__all__ = ["DRILLS"]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import references
-from ..implementation import EDGE, FunctionDrill, Mistake, Probe, TensorOut
+from ..function import FunctionDrill
+from ..observation import EDGE, Mistake, Probe
+from ..outputs import TensorOut
 
 
-def pixel_mean_probes() -> list[Probe]:
+def pixel_mean_probes(seed: int = 0) -> list[Probe]:
     """Image batches (N, 1, H, W) with N != H, and a single image."""
-    g = torch.Generator().manual_seed(1)
+    g = torch.Generator().manual_seed(1 + seed)
     return [
         Probe("mnist_5", (torch.rand(5, 1, 28, 28, generator=g),)),
         Probe("small_3", (torch.rand(3, 1, 8, 8, generator=g),)),
@@ -100,7 +101,7 @@ PIXEL_MEAN = FunctionDrill(
         "Equivalently `images.flatten(1).mean(dim=1)`: flatten each image into a row of "
         "pixels, then average each row."
     ),
-    reference_getter=lambda: references.pixel_mean,
+    reference_name="vae_course.drills.references:pixel_mean",
     mistakes=PIXEL_MEAN_MISTAKES,
     make_probes=pixel_mean_probes,
     output=TensorOut(lambda p: (p.args[0].shape[0],), "one mean per image"),

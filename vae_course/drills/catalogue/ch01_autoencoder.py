@@ -1,250 +1,117 @@
-"""Chapter 01, the plain autoencoder: ``autoencoder`` (a class) and ``ae_train_step``
-(implementation)."""
+"""Chapter 01, the plain autoencoder: ``autoencoder``, a module drill on the learner's class.
+
+The training step of the same chapter is in :mod:`.ch01_train_step`.
+"""
 
 from __future__ import annotations
 
-import copy
-import inspect
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .. import references
-from ..implementation import (
-    ImplementationDrill,
-    Mistake,
-    Observation,
-    Outcome,
-    _device_for_check,
-    _device_problem,
-    _kind,
-    _values,
-    describe_kind,
-    same_values,
-    source_of,
-)
-from ..sandbox import CallOutcome, Sandbox
+from ..module import MethodCall, ModuleDrill, call_trait
+from ..observation import Mistake, Observation, Outcome, same_values
 
 IMAGE_SHAPE = (1, 28, 28)
 LATENT = 3
 BATCH = 6
 
 
-def _error_signature(call: CallOutcome) -> str:
-    return f"{type(call.error).__name__}: {call.error}"[:70] if call.error else "timeout"
-
-
 # ----------------------------------------------------------------------------- autoencoder
 
 
-def _classify_code(value: Any) -> str:
-    if isinstance(value, tuple | list):
+def _is_code(value: Any) -> bool:
+    return isinstance(value, torch.Tensor) and tuple(value.shape) == (BATCH, LATENT)
+
+
+def _classify_code(outcome: Outcome) -> str:
+    if outcome.kind.startswith(("tuple(", "list[")):
         return "tuple"
-    if not isinstance(value, torch.Tensor):
+    if outcome.kind != "tensor":
         return "not a tensor"
-    if tuple(value.shape) == (BATCH, LATENT):
+    if tuple(outcome.shape) == (BATCH, LATENT):
         return "ok"
-    if value.dim() == 2 and value.shape[0] == BATCH:
+    if len(outcome.shape) == 2 and outcome.shape[0] == BATCH:
         return "ignores latent_dim"
-    return f"shape {tuple(value.shape)}"
+    return f"shape {tuple(outcome.shape)}"
 
 
-def _classify_image(value: Any) -> str:
-    if isinstance(value, tuple | list):
+def _classify_image(outcome: Outcome) -> str:
+    if outcome.kind.startswith(("tuple(", "list[")):
         return "tuple"
-    if not isinstance(value, torch.Tensor):
+    if outcome.kind != "tensor":
         return "not a tensor"
-    if tuple(value.shape) == (BATCH, *IMAGE_SHAPE):
+    if tuple(outcome.shape) == (BATCH, *IMAGE_SHAPE):
         return "image"
-    if tuple(value.shape) == (BATCH, 784):
+    if tuple(outcome.shape) == (BATCH, 784):
         return "flat"
-    if tuple(value.shape) == (BATCH, LATENT):
+    if tuple(outcome.shape) == (BATCH, LATENT):
         return "code"
-    return f"shape {tuple(value.shape)}"
+    return f"shape {tuple(outcome.shape)}"
 
 
-def _value_range(value: torch.Tensor) -> str:
-    v = value.detach()
-    if bool((v < 0).any()):
+def _value_range(values: np.ndarray | None) -> str:
+    if values is None or values.size == 0:
+        return "unknown"
+    if bool((values < 0).any()):
         return "logits"
-    if bool((v <= 1).all()) and float((v == 0).float().mean()) < 0.05:
+    if bool((values <= 1).all()) and float((values == 0).mean()) < 0.05:
         return "probabilities"
     return "non-negative"
 
 
-@dataclass(eq=False, kw_only=True)
-class AutoencoderDrill(ImplementationDrill):
-    """A class ``MyAutoencoder(latent_dim)`` with encode/decode/forward, checked by behaviour."""
-
-    def answer_problem(self, answer: Any) -> str | None:
-        if isinstance(answer, nn.Module):
-            return (
-                "You passed a model instance; pass the class itself: "
-                f"`drills.check('autoencoder', {type(answer).__name__})`."
-            )
-        if not inspect.isclass(answer):
-            return (
-                f"Expected your class `{self.answer_name}` itself, got "
-                f"{describe_kind(_kind(answer))}."
-            )
-        return None
-
-    def observe(self, cls: Any, sandbox: Sandbox, *, full: bool) -> Observation:
-        obs = Observation(source=source_of(cls))
-        traits = obs.traits
-        traits["is_module"] = inspect.isclass(cls) and issubclass(cls, nn.Module)
-        g = torch.Generator().manual_seed(101)
-        x = torch.rand(BATCH, *IMAGE_SHAPE, generator=g)
-        x_before = x.clone()
-        torch.manual_seed(0)
-        call = sandbox.call(cls, LATENT)
-        if call.not_implemented:
-            obs.not_attempted = True
-            return obs
-        if not call.ok:
-            traits["construct"] = _error_signature(call)
-            obs.stopped = Outcome(kind="error", call=call)
-            return obs
-        traits["construct"] = "ok"
-        model = call.value
-        if not traits["is_module"]:
-            return obs
-        model.eval()
-        outputs: dict[str, Any] = {}
-        for name, method, argument in (
-            ("encode", "encode", x),
-            ("forward", "__call__", x),
-        ):
-            fn = getattr(model, method, None)
-            if fn is None:
-                traits[name] = "missing"
-                continue
-            call = sandbox.call(fn, argument)
-            if call.not_implemented:
-                obs.not_attempted = True
-                return obs
-            if not call.ok:
-                traits[name] = _error_signature(call)
-                obs.stopped = obs.stopped or Outcome(kind="error", call=call)
-                continue
-            outputs[name] = call.value
-        traits["encode"] = traits.get("encode") or _classify_code(outputs.get("encode"))
-        code = outputs.get("encode") if traits["encode"] == "ok" else None
-        z = code.detach().clone() if code is not None else torch.randn(BATCH, LATENT, generator=g)
-        decode = getattr(model, "decode", None)
-        if decode is None:
-            traits["decode"] = "missing"
-        else:
-            call = sandbox.call(decode, z)
-            if call.not_implemented:
-                obs.not_attempted = True
-                return obs
-            if call.ok:
-                outputs["decode"] = call.value
-                traits["decode"] = _classify_image(call.value)
-                if traits["decode"] in ("image", "flat"):
-                    traits["decode_range"] = _value_range(call.value)
-            else:
-                traits["decode"] = _error_signature(call)
-                obs.stopped = obs.stopped or Outcome(kind="error", call=call)
-        if "forward" in outputs:
-            traits["forward"] = _classify_image(outputs["forward"])
-            if traits["forward"] == "image" and "decode" in outputs and code is not None:
-                traits["forward_is_decode_of_encode"] = bool(
-                    torch.allclose(
-                        outputs["forward"].detach(),
-                        outputs["decode"].detach(),
-                        rtol=1e-4,
-                        atol=1e-5,
-                    )
-                )
-                model.zero_grad(set_to_none=True)
-                backward = sandbox.call(lambda: outputs["forward"].sum().backward())
-                traits["gradients"] = backward.ok and any(
-                    p.grad is not None for p in model.parameters()
-                )
-        if full:
-            obs.outcomes["minor"] = self._minor(model, x, x_before, outputs, sandbox)
-        return obs
-
-    def _minor(
-        self,
-        model: nn.Module,
-        x: torch.Tensor,
-        x_before: torch.Tensor,
-        outputs: dict,
-        sandbox: Sandbox,
-    ) -> Outcome:
-        notes: list[str] = []
-        forward = outputs.get("forward")
-        if isinstance(forward, torch.Tensor) and forward.dtype != torch.float32:
-            notes.append(f"forward returns {forward.dtype} for float32 images; keep float32.")
-        if not torch.equal(x, x_before):
-            notes.append("It modifies the input images in place; use out-of-place operations.")
-        one = sandbox.call(lambda: model(x[:1].clone()))
-        if not one.ok:
-            notes.append(
-                "For a batch of one image (B = 1), "
-                + one.describe().lower()[0]
-                + one.describe()[1:]
-            )
-        elif not (
-            isinstance(one.value, torch.Tensor) and tuple(one.value.shape) == (1, *IMAGE_SHAPE)
-        ):
-            notes.append(
-                "For a batch of one image (B = 1) forward does not return (1, 1, 28, 28) "
-                "(avoid `.squeeze()`)."
-            )
-        device = _device_for_check()
-        try:
-            moved = copy.deepcopy(model).to(device)
-        except Exception:  # noqa: BLE001 - a model that cannot be copied: inconclusive
-            moved = None
-        if moved is not None:
-            call = sandbox.call(moved, x.to(device))
-            outcome = (
-                Outcome(kind="error", error=_error_signature(call))
-                if not call.ok
-                else Outcome(
-                    kind=_kind(call.value),
-                    devices=tuple(
-                        str(t.device) for t in [call.value] if isinstance(t, torch.Tensor)
-                    ),
-                )
-            )
-            problem = _device_problem(outcome)
-            if problem:
-                notes.append(problem)
-        return Outcome(kind="minor", notes=notes)
-
-    def same_behaviour(self, learner: Observation, other: Observation) -> bool:
-        return learner.traits == other.traits
-
-    def compare(self, learner: Observation, ref: Observation) -> tuple[list[str], list[str]]:
-        mine, theirs = learner.traits, ref.traits
-        essential: list[str] = []
-        if not mine.get("is_module", False):
-            essential.append(
-                "The class is not an nn.Module: write `class MyAutoencoder(nn.Module):` and call "
-                "`super().__init__()` first in `__init__`."
-            )
-        elif mine.get("construct") != "ok":
-            call = learner.stopped.call if learner.stopped else None
-            essential.append(
-                "Creating `MyAutoencoder(latent_dim)` failed: "
-                + (call.describe("it") if call else "it raised an error.")
-            )
-        else:
-            essential += _autoencoder_problems(mine, theirs, learner)
-        minor = learner.outcomes["minor"].notes if "minor" in learner.outcomes else []
-        return essential, minor
+def _autoencoder_inputs(seed: int) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(101 + seed)
+    x = torch.rand(BATCH, *IMAGE_SHAPE, generator=g)
+    return {"x": x, "z": torch.randn(BATCH, LATENT, generator=g)}
 
 
-def _autoencoder_problems(mine: dict, theirs: dict, learner: Observation) -> list[str]:
+AUTOENCODER_CALLS = (
+    MethodCall("encode", "encode", lambda seen: (seen["x"],)),
+    MethodCall("forward", "__call__", lambda seen: (seen["x"],)),
+    MethodCall(
+        "decode",
+        "decode",
+        lambda seen: (
+            (seen["encode"].detach().clone(),) if _is_code(seen.get("encode")) else (seen["z"],)
+        ),
+    ),
+)
+
+
+def autoencoder_traits(observation: Observation) -> dict[str, Any]:
+    """encode / decode / forward classified; forward vs decode(encode(x)); gradients."""
+    facts, outcomes = observation.measurements, observation.outcomes
+    traits: dict[str, Any] = {"is_module": facts.get("is_module", False)}
+    if "construct" in facts:
+        traits["construct"] = facts["construct"]
+    if facts.get("construct") != "ok" or not traits["is_module"]:
+        return traits
+    for name, classify in (
+        ("encode", _classify_code),
+        ("forward", _classify_image),
+        ("decode", _classify_image),
+    ):
+        trait = call_trait(outcomes.get(name), classify)
+        if trait is not None:
+            traits[name] = trait
+    decode = outcomes.get("decode")
+    if traits.get("decode") in ("image", "flat"):
+        traits["decode_range"] = _value_range(decode.values)
+    forward = outcomes.get("forward")
+    if traits.get("forward") == "image" and traits.get("decode") == "image":
+        if traits.get("encode") == "ok":
+            traits["forward_is_decode_of_encode"] = same_values(
+                forward.values, decode.values, 1e-4, 1e-5
+            )
+            traits["gradients"] = bool(facts.get("gradients"))
+    return traits
+
+
+def autoencoder_problems(mine: dict, theirs: dict) -> list[str]:
+    """The messages for the traits of the learner's class that differ from the reference's."""
     problems = []
     code_words = {
         "tuple": "encode returns a tuple; a plain autoencoder returns one code tensor z "
@@ -456,7 +323,7 @@ AUTOENCODER_MISTAKES = (
     ),
 )
 
-AUTOENCODER = AutoencoderDrill(
+AUTOENCODER = ModuleDrill(
     id="autoencoder",
     chapter="01",
     title="An autoencoder for MNIST",
@@ -501,273 +368,18 @@ AUTOENCODER = AutoencoderDrill(
         "`AEOutput(logits, z)`; drills.use hands out a variant whose forward returns the "
         "logits)."
     ),
-    reference_getter=references.autoencoder,
+    reference_name="vae_course.drills.references:LogitsAutoencoder",
     mistakes=AUTOENCODER_MISTAKES,
+    construct_args=(LATENT,),
+    make_inputs=_autoencoder_inputs,
+    calls=AUTOENCODER_CALLS,
+    classify=autoencoder_traits,
+    trait_problems=autoencoder_problems,
+    batch_of_one_shape=(1, *IMAGE_SHAPE),
+    construction="MyAutoencoder(latent_dim)",
     success="All checks passed: codes (B, latent_dim), logits (B, 1, 28, 28), forward = "
     "decode(encode(x)), gradients reach the parameters.",
 )
 
 
-# ----------------------------------------------------------------------------- ae_train_step
-
-
-class TinyAutoencoder(nn.Module):
-    """784 → 6 → 784, forward returns logits shaped like x (the checker's test model)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.enc = nn.Linear(784, 6)
-        self.dec = nn.Linear(6, 784)
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.enc(x.reshape(x.shape[0], -1)))
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.dec(z).reshape(-1, 1, 28, 28)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x)).reshape(x.shape)
-
-
-LEARNING_RATE = 0.1
-
-
-def _setup(stale_grads: bool) -> tuple[nn.Module, torch.optim.Optimizer, torch.Tensor]:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(5)
-        model = TinyAutoencoder()
-    g = torch.Generator().manual_seed(55)
-    x = torch.rand(8, 1, 28, 28, generator=g)
-    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-    if stale_grads:
-        for p in model.parameters():
-            p.grad = torch.full_like(p, 0.05)
-    return model, optimizer, x
-
-
-def _parameters(model: nn.Module) -> np.ndarray:
-    return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).double().numpy()
-
-
-@dataclass(eq=False, kw_only=True)
-class TrainStepDrill(ImplementationDrill):
-    """``train_step(model, optimizer, x) -> float``: checked on a tiny model with SGD."""
-
-    def observe(self, fn: Any, sandbox: Sandbox, *, full: bool) -> Observation:
-        obs = Observation(source=source_of(fn))
-        for name, stale in (("fresh", False), ("stale_grads", True)):
-            model, optimizer, x = _setup(stale)
-            x_before, before = x.clone(), _parameters(model)
-            call = sandbox.call(fn, model, optimizer, x)
-            if call.not_implemented:
-                obs.not_attempted = True
-                return obs
-            if not call.ok:
-                outcome = Outcome(
-                    kind="timeout" if call.timed_out else "error",
-                    error=_error_signature(call),
-                    call=call,
-                )
-                obs.outcomes[name] = outcome
-                obs.stopped = outcome
-                return obs
-            returned = _values(call.value)
-            value = returned[0] if returned is not None and returned.size == 1 else np.nan
-            outcome = Outcome(
-                kind=_kind(call.value),
-                values=np.concatenate([[value], _parameters(model) - before]),
-                call=call,
-            )
-            if not torch.equal(x, x_before):
-                outcome.mutated = ("x",)
-            obs.outcomes[name] = outcome
-        return obs
-
-    def same_behaviour(self, learner: Observation, other: Observation) -> bool:
-        if set(learner.outcomes) != set(other.outcomes):
-            return False
-        for name, a in learner.outcomes.items():
-            b = other.outcomes[name]
-            if a.kind != b.kind or (a.failed_call and a.error[:60] != b.error[:60]):
-                return False
-            if not a.failed_call and not same_values(a.values, b.values, 1e-3, 1e-7):
-                return False
-        return True
-
-    def compare(self, learner: Observation, ref: Observation) -> tuple[list[str], list[str]]:
-        if learner.stopped is not None:
-            return [learner.stopped.call.describe()], []
-        essential: list[str] = []
-        fresh, ref_fresh = learner.outcomes["fresh"], ref.outcomes["fresh"]
-        if fresh.kind not in ("number",):
-            essential.append(
-                f"It returns {describe_kind(fresh.kind)}; return the loss as a Python float "
-                "(`loss.item()`)."
-            )
-        if not same_values(fresh.values[:1], ref_fresh.values[:1], 1e-4, 1e-4):
-            essential.append(
-                "The returned loss is not BCE-with-logits summed over pixels and averaged over "
-                "the batch (computed before the update)."
-            )
-        delta = fresh.values[1:]
-        if np.all(delta == 0):
-            essential.append(
-                "The parameters did not change: call `loss.backward()` and then "
-                "`optimizer.step()` (and do not zero the gradients in between)."
-            )
-        elif not same_values(delta, ref_fresh.values[1:], 1e-3, 1e-7):
-            essential.append(
-                "The parameters did not move as one optimizer step on that loss would move them."
-            )
-        elif not same_values(
-            learner.outcomes["stale_grads"].values[1:],
-            ref.outcomes["stale_grads"].values[1:],
-            1e-3,
-            1e-7,
-        ):
-            essential.append(
-                "With gradients left over from a previous step the update is wrong: call "
-                "`optimizer.zero_grad()` before `loss.backward()`, otherwise gradients "
-                "accumulate."
-            )
-        minor = []
-        if any(o.mutated for o in learner.outcomes.values()):
-            minor.append("It modifies the batch x in place; use out-of-place operations.")
-        return essential, minor
-
-
-def _ts_no_zero_grad(model, optimizer, x):
-    loss = F.binary_cross_entropy_with_logits(model(x), x, reduction="sum") / x.shape[0]
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-
-
-def _ts_returns_tensor(model, optimizer, x):
-    optimizer.zero_grad()
-    loss = F.binary_cross_entropy_with_logits(model(x), x, reduction="sum") / x.shape[0]
-    loss.backward()
-    optimizer.step()
-    return loss
-
-
-def _ts_no_step(model, optimizer, x):
-    optimizer.zero_grad()
-    loss = F.binary_cross_entropy_with_logits(model(x), x, reduction="sum") / x.shape[0]
-    loss.backward()
-    return loss.item()
-
-
-def _ts_mean_over_pixels(model, optimizer, x):
-    optimizer.zero_grad()
-    loss = F.binary_cross_entropy_with_logits(model(x), x)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-
-
-def _ts_sum_over_batch(model, optimizer, x):
-    optimizer.zero_grad()
-    loss = F.binary_cross_entropy_with_logits(model(x), x, reduction="sum")
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-
-
-def _ts_bce_without_logits(model, optimizer, x):
-    optimizer.zero_grad()
-    loss = F.binary_cross_entropy(model(x), x, reduction="sum") / x.shape[0]
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-
-
-def _ts_no_return(model, optimizer, x):
-    optimizer.zero_grad()
-    loss = F.binary_cross_entropy_with_logits(model(x), x, reduction="sum") / x.shape[0]
-    loss.backward()
-    optimizer.step()
-
-
-TRAIN_STEP_MISTAKES = (
-    Mistake(
-        "no_zero_grad",
-        _ts_no_zero_grad,
-        "`optimizer.zero_grad()` is missing: PyTorch adds new gradients to the old ones, so "
-        "from the second step on the update uses accumulated gradients.",
-    ),
-    Mistake(
-        "returns_tensor",
-        _ts_returns_tensor,
-        "It returns the loss tensor; return a Python float with `loss.item()` (a tensor "
-        "keeps the whole graph alive when you store it).",
-    ),
-    Mistake(
-        "no_step",
-        _ts_no_step,
-        "The parameters never change: `optimizer.step()` or `loss.backward()` is missing, "
-        "or the gradients are zeroed between them. The order is zero_grad, loss, "
-        "backward, step.",
-    ),
-    Mistake(
-        "mean_over_pixels",
-        _ts_mean_over_pixels,
-        "The loss averages over pixels (the default reduction='mean'); the contract sums "
-        "the BCE over pixels and averages over the batch: reduction='sum', then divide by "
-        "the batch size.",
-    ),
-    Mistake(
-        "sum_over_batch",
-        _ts_sum_over_batch,
-        "The loss is summed over the batch as well; divide by the batch size to average "
-        "over examples.",
-    ),
-    Mistake(
-        "bce_without_logits",
-        _ts_bce_without_logits,
-        "`F.binary_cross_entropy` expects probabilities, but the model outputs logits: use "
-        "`F.binary_cross_entropy_with_logits`.",
-    ),
-    Mistake("no_return", _ts_no_return, "It returns None: end with `return loss.item()`."),
-)
-
-AE_TRAIN_STEP = TrainStepDrill(
-    id="ae_train_step",
-    chapter="01",
-    title="One training step",
-    answer_name="train_step",
-    prompt=(
-        "Write `train_step(model, optimizer, x) -> float`: one optimisation step of an "
-        "autoencoder whose `model(x)` returns logits shaped like x (B, 1, 28, 28). The loss is "
-        "BCE-with-logits summed over pixels and averaged over the batch. Zero the gradients, "
-        "compute the loss, back-propagate, step the optimizer, and return the loss as a "
-        "Python float."
-    ),
-    hints=(
-        "The four lines of every PyTorch step: `optimizer.zero_grad()`, compute the loss, "
-        "`loss.backward()`, `optimizer.step()`.",
-        "`F.binary_cross_entropy_with_logits(logits, x, reduction='sum') / x.shape[0]` is the "
-        "BCE summed over pixels, averaged over the batch.",
-        "Return `loss.item()`, a Python float.",
-    ),
-    solution=(
-        "```python\n"
-        "import torch.nn.functional as F\n\n"
-        "def train_step(model, optimizer, x):\n"
-        "    optimizer.zero_grad()\n"
-        "    logits = model(x)\n"
-        "    loss = F.binary_cross_entropy_with_logits(logits, x, reduction='sum') / x.shape[0]\n"
-        "    loss.backward()\n"
-        "    optimizer.step()\n"
-        "    return loss.item()\n"
-        "```\n\n"
-        "Without zero_grad, gradients accumulate across steps; returning `loss` instead of "
-        "`loss.item()` keeps every step's graph in memory if you store the values."
-    ),
-    reference_getter=lambda: references.ae_train_step,
-    mistakes=TRAIN_STEP_MISTAKES,
-    success="All checks passed: the right loss, one correct optimizer step, gradients zeroed, "
-    "a float returned.",
-)
-
-DRILLS = (AUTOENCODER, AE_TRAIN_STEP)
+DRILLS = (AUTOENCODER,)

@@ -4,18 +4,18 @@ and ``reparam_gradient_flow`` (choice + numeric, seeded)."""
 from __future__ import annotations
 
 import random
-from typing import Any, ClassVar
+from typing import Any
 
+import numpy as np
 import torch
 
-from .. import references
-from ..answers import parse_letters, parse_number
-from ..choice import Option, options_text, score_choice
-from ..core import FAILED, Drill, NotAttempted, Result
-from ..implementation import EDGE, FunctionDrill, Mistake, Observation, Probe, TensorOut
-from ..numeric import NumericMistake, close_enough, match_number_mistake
-from ..question import Question
-from ..sandbox import Sandbox
+from ..choice import Option, options_text
+from ..function import FunctionDrill
+from ..multipart import ChoicePart, MultipartDrill, NumericPart
+from ..numeric import NumericMistake
+from ..observation import EDGE, Mistake, Observation, Probe
+from ..outputs import TensorOut
+from ..timed import TimedCalls
 
 # ----------------------------------------------------------------------------- reparameterize
 
@@ -24,9 +24,9 @@ _LOG_VAR_COLUMNS = (-3.0, -1.5, -0.5, 0.7, 1.6, 2.5)
 _ROWS = 400
 
 
-def reparam_probes() -> list[Probe]:
+def reparam_probes(seed: int = 0) -> list[Probe]:
     """Shape/dtype/device probes; the statistics are checked by :func:`reparam_traits`."""
-    g = torch.Generator().manual_seed(303)
+    g = torch.Generator().manual_seed(303 + seed)
 
     def pair(b: int, d: int) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.randn(b, d, generator=g), torch.rand(b, d, generator=g) * 4 - 2
@@ -58,49 +58,52 @@ def reparam_probes() -> list[Probe]:
     ]
 
 
-def _classify_scale(col_std: torch.Tensor, log_var: torch.Tensor) -> str:
+def _classify_scale(col_std: np.ndarray, log_var: np.ndarray) -> str:
     if bool((col_std < 1e-6).all()):
         return "zero"
     candidates = {
-        "sigma": torch.exp(0.5 * log_var),
-        "variance": torch.exp(log_var),
-        "log_var": log_var.abs(),
-        "one": torch.ones_like(log_var),
+        "sigma": np.exp(0.5 * log_var),
+        "variance": np.exp(log_var),
+        "log_var": np.abs(log_var),
+        "one": np.ones_like(log_var),
     }
     for name, expected in candidates.items():
-        if bool(((col_std / expected) - 1).abs().max() < 0.2):
+        if bool(np.abs((col_std / expected) - 1).max() < 0.2):
             return name
     return "other"
 
 
-def _classify_grad(grad: torch.Tensor | None, expected: torch.Tensor) -> str:
+def _classify_grad(grad: np.ndarray | None, expected: np.ndarray) -> str:
     if grad is None:
         return "none"
-    grad = grad.detach().double()
-    if torch.allclose(grad, expected, rtol=1e-3, atol=1e-5):
+    if np.allclose(grad, expected, rtol=1e-3, atol=1e-5):
         return "expected"
-    if torch.allclose(grad, torch.zeros_like(grad)):
+    if np.allclose(grad, np.zeros_like(grad)):
         return "zeros"
     return "other"
 
 
-def reparam_traits(fn: Any, sandbox: Sandbox) -> dict[str, Any]:
-    """Statistical and gradient facts about z = fn(mu, log_var) on a (400, 6) batch.
+def _statistics_batch(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mu, log_var) of shape (400, 6): one log σ² per column."""
+    g = torch.Generator().manual_seed(313 + seed)
+    mu = torch.randn(_ROWS, len(_LOG_VAR_COLUMNS), generator=g) * 2
+    log_var = torch.tensor(_LOG_VAR_COLUMNS).expand(_ROWS, -1).clone()
+    return mu, log_var
 
-    The noise is recovered as z - mu: its spread per column (one log σ² per column) must be
-    σ; ε = (z - mu)/σ must be centred; two calls must differ; each row must get its own ε;
-    dz/dmu = 1 and dz/dlog σ² = ½ σ ε = ½ (z - mu).
+
+def reparam_measure(fn: Any, calls: TimedCalls, seed: int) -> dict[str, Any]:
+    """z = fn(mu, log_var) twice on a (400, 6) batch, and dz/dmu, dz/dlog σ² of the first.
+
+    Raw numbers only; :func:`reparam_traits` (the judge) reads the statistics off them.
     """
-    g = torch.Generator().manual_seed(313)
-    mu0 = torch.randn(_ROWS, len(_LOG_VAR_COLUMNS), generator=g) * 2
-    lv0 = torch.tensor(_LOG_VAR_COLUMNS).expand(_ROWS, -1).clone()
+    mu0, lv0 = _statistics_batch(seed)
     outputs = []
     for seed in (11, 12):
         mu, lv = mu0.clone().requires_grad_(True), lv0.clone().requires_grad_(True)
         torch.manual_seed(seed)
-        call = sandbox.call(fn, mu, lv)
+        call = calls.call(fn, mu, lv)
         if call.not_implemented:
-            raise NotAttempted()
+            return {"not_attempted": True}
         if not call.ok:
             return {"calls": "failed"}
         outputs.append((mu, lv, call.value))
@@ -108,29 +111,57 @@ def reparam_traits(fn: Any, sandbox: Sandbox) -> dict[str, Any]:
     z2 = outputs[1][2]
     if not all(isinstance(t, torch.Tensor) and t.shape == mu0.shape for t in (z, z2)):
         return {"output": "not a tensor shaped like mu"}
-    noise = z.detach().double() - mu0.double()
-    sigma = torch.exp(0.5 * lv0.double())
-    equals_mu = bool(torch.allclose(noise, torch.zeros_like(noise), atol=1e-6))
-    scale = _classify_scale(noise.std(dim=0), lv0[0].double())
+    measured: dict[str, Any] = {
+        "z": z.detach().double().numpy(),
+        "z_again": z2.detach().double().numpy(),
+        "requires_grad": bool(z.requires_grad),
+        "grad_mu": None,
+        "grad_log_var": None,
+        "grad_failed": False,
+    }
+    if z.requires_grad:
+        call = calls.call(torch.autograd.grad, z.sum(), [mu, lv], allow_unused=True)
+        if call.ok:
+            for key, grad in zip(("grad_mu", "grad_log_var"), call.value, strict=True):
+                measured[key] = None if grad is None else grad.detach().double().numpy()
+        else:
+            measured["grad_failed"] = True
+    return measured
+
+
+def reparam_traits(measured: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Statistical and gradient facts about the measured z = fn(mu, log_var).
+
+    The noise is recovered as z - mu: its spread per column (one log σ² per column) must be
+    σ; ε = (z - mu)/σ must be centred; two calls must differ; each row must get its own ε;
+    dz/dmu = 1 and dz/dlog σ² = ½ σ ε = ½ (z - mu).
+    """
+    if "calls" in measured or "output" in measured:
+        return {key: measured[key] for key in ("calls", "output") if key in measured}
+    mu0, lv0 = (t.double().numpy() for t in _statistics_batch(seed))
+    z, z_again = np.asarray(measured["z"]), np.asarray(measured["z_again"])
+    noise = z - mu0
+    sigma = np.exp(0.5 * lv0)
+    equals_mu = bool(np.allclose(noise, np.zeros_like(noise), atol=1e-6))
+    scale = _classify_scale(noise.std(axis=0, ddof=1), lv0[0])
     shared = not equals_mu and scale == "zero"
     traits: dict[str, Any] = {
         "equals_mu": equals_mu,
-        "fresh": not torch.allclose(z.detach().double(), z2.detach().double()),
+        "fresh": not np.allclose(z, z_again),
         "noise_scale": scale,
         "shared_rows": shared,
-        "centered": None if equals_mu or shared else bool((noise / sigma).mean().abs() < 0.15),
-        "requires_grad": bool(z.requires_grad),
+        "centered": None if equals_mu or shared else bool(abs((noise / sigma).mean()) < 0.15),
+        "requires_grad": bool(measured["requires_grad"]),
         "grad_mu": "none",
         "grad_log_var": "none",
     }
-    if z.requires_grad:
-        call = sandbox.call(torch.autograd.grad, z.sum(), [mu, lv], allow_unused=True)
-        if call.ok:
-            grad_mu, grad_lv = call.value
-            traits["grad_mu"] = _classify_grad(grad_mu, torch.ones_like(noise))
-            traits["grad_log_var"] = _classify_grad(grad_lv, 0.5 * noise)
-        else:
+    if measured["requires_grad"]:
+        if measured["grad_failed"]:
             traits["grad_mu"] = traits["grad_log_var"] = "error"
+        else:
+            grad_mu, grad_lv = measured["grad_mu"], measured["grad_log_var"]
+            traits["grad_mu"] = _classify_grad(grad_mu, np.ones_like(noise))
+            traits["grad_log_var"] = _classify_grad(grad_lv, 0.5 * noise)
     return traits
 
 
@@ -313,12 +344,13 @@ REPARAMETERIZE = FunctionDrill(
         "```\n\n"
         "The package's version is `vae_course.models.reparameterize`."
     ),
-    reference_getter=references.reparameterize,
+    reference_name="vae_course.models:reparameterize",
     mistakes=REPARAM_MISTAKES,
     make_probes=reparam_probes,
     output=TensorOut(lambda p: tuple(p.args[0].shape), "the shape of mu"),
     arg_names=("mu", "log_var"),
     compare_values=False,
+    measure=reparam_measure,
     traits=reparam_traits,
     trait_problems=reparam_trait_problems,
     success=(
@@ -409,70 +441,20 @@ _SIGMA_MISTAKES = (
 )
 
 
-class GradientFlowDrill(Drill):
-    """Why the trick works (choice) and the two partial derivatives at a seeded sample."""
-
-    kind: ClassVar[str] = "choice+numeric"
-    seeded: ClassVar[bool] = True
-
-    def params_for(self, seed: int | None) -> dict[str, Any]:
-        return _gradient_flow_params(random.Random(seed if seed is not None else 0))
-
-    def question(self, seed: int) -> Question:
-        p = self.params_for(seed)
-        text = (
-            f"z = μ + σ·ε with μ = {p['mu']:g}, σ = {p['sigma']:g} and the drawn noise "
-            f"ε = {p['eps']:g}. Give ∂z/∂μ and ∂z/∂σ at this sample (4 decimals), and the "
-            "letter of the statement explaining why the trick is needed:\n\n"
-            + options_text(WHY_OPTIONS)
-        )
-        return Question(self.id, seed, p, text)
-
-    def full_prompt(self) -> str:
-        return (
-            f"{self.prompt}\n\nOptions for 'why':\n{options_text(WHY_OPTIONS)}\n\n"
-            "Your numbers: `q = drills.question('reparam_gradient_flow')`."
-        )
-
-    def _check(self, answer: Any, seed: int | None) -> Result:
-        if isinstance(answer, dict) and any(v is Ellipsis for v in answer.values()):
-            raise NotAttempted("Exercise not attempted yet: replace every `...` in the dict.")
-        keys = {"why", "dz_dmu", "dz_dsigma"}
-        if not isinstance(answer, dict) or not keys <= set(answer):
-            return self.result(
-                FAILED, 0, ["Give a dict {'why': letter, 'dz_dmu': number, 'dz_dsigma': number}."]
-            )
-        params = self.params_for(seed)
-        score, feedback = 0.0, []
-        chosen, problem = parse_letters(answer["why"], len(WHY_OPTIONS))
-        if problem:
-            feedback.append(f"why: {problem}")
-        else:
-            points, lines = score_choice(WHY_OPTIONS, chosen, 1.0, multiple=False, label="why")
-            score += points
-            feedback += lines
-        for key, truth, mistakes in (
-            ("dz_dmu", 1.0, _MU_MISTAKES),
-            ("dz_dsigma", params["eps"], _SIGMA_MISTAKES),
-        ):
-            value, problem = parse_number(answer[key], key)
-            if problem:
-                feedback.append(problem)
-            elif close_enough(value, truth, 1e-3):
-                score += 2.0
-                feedback.append(f"{key}: correct.")
-            else:
-                mistake = match_number_mistake(value, truth, params, mistakes, 1e-3)
-                feedback.append(
-                    mistake.message
-                    if mistake
-                    else f"{key}: not right for your question "
-                    f"(seed {seed}); differentiate z = μ + σ·ε term by term."
-                )
-        return self.graded(score, feedback)
+_WRONG_DERIVATIVE = (
+    "`{key}`: not right for your question (seed {seed}); differentiate z = μ + σ·ε term by term."
+)
 
 
-REPARAM_GRADIENT_FLOW = GradientFlowDrill(
+def _describe_gradient_flow(p: dict[str, Any]) -> str:
+    return (
+        f"z = μ + σ·ε with μ = {p['mu']:g}, σ = {p['sigma']:g} and the drawn noise "
+        f"ε = {p['eps']:g}. Give ∂z/∂μ and ∂z/∂σ at this sample (4 decimals), and the "
+        "letter of the statement explaining why the trick is needed."
+    )
+
+
+REPARAM_GRADIENT_FLOW = MultipartDrill(
     id="reparam_gradient_flow",
     chapter="03",
     title="Why the trick works, and where the gradients go",
@@ -498,6 +480,34 @@ REPARAM_GRADIENT_FLOW = GradientFlowDrill(
         "answer_reparam_gradient_flow = {'why': 'b', 'dz_dmu': 1.0, 'dz_dsigma': q.eps}\n"
         "```"
     ),
+    parts=(
+        ChoicePart(
+            "why",
+            1.0,
+            WHY_OPTIONS,
+            description="the letter of the statement explaining why the trick is needed",
+        ),
+        NumericPart(
+            "dz_dmu",
+            2.0,
+            lambda p: 1.0,
+            "∂z/∂μ at the sample (4 decimals)",
+            mistakes=_MU_MISTAKES,
+            wrong=_WRONG_DERIVATIVE,
+        ),
+        NumericPart(
+            "dz_dsigma",
+            2.0,
+            lambda p: p["eps"],
+            "∂z/∂σ at the sample (4 decimals)",
+            mistakes=_SIGMA_MISTAKES,
+            wrong=_WRONG_DERIVATIVE,
+        ),
+    ),
+    make_params=_gradient_flow_params,
+    describe=_describe_gradient_flow,
+    prompt_extra="Options for 'why':\n" + options_text(WHY_OPTIONS),
 )
+
 
 DRILLS = (REPARAMETERIZE, REPARAM_GRADIENT_FLOW)

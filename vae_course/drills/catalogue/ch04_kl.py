@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import references
-from ..implementation import EDGE, FunctionDrill, Mistake, Probe, TensorOut, constant_output
+from ..function import FunctionDrill
 from ..numeric import NumericDrill, NumericMistake
+from ..observation import EDGE, Mistake, Probe, constant_output
+from ..outputs import TensorOut
 
 # ----------------------------------------------------------------------------- kl_divergence
 
@@ -25,9 +26,9 @@ def _gaussian_batch(
     return mu, log_var
 
 
-def kl_probes() -> list[Probe]:
+def kl_probes(seed: int = 0) -> list[Probe]:
     """Random (B, d) batches with B != d, then edge cases."""
-    g = torch.Generator().manual_seed(404)
+    g = torch.Generator().manual_seed(404 + seed)
     probes = [
         Probe(f"random_{b}x{d}", _gaussian_batch(g, b, d), grad_args=(0, 1))
         for b, d in ((6, 4), (9, 2), (4, 7))
@@ -248,7 +249,7 @@ KL_DIVERGENCE = FunctionDrill(
         "```\n\n"
         "The package's version is `vae_course.losses.kl_divergence`."
     ),
-    reference_getter=references.kl_divergence,
+    reference_name="vae_course.losses:kl_divergence",
     mistakes=KL_MISTAKES,
     make_probes=kl_probes,
     output=TensorOut(lambda p: (p.args[0].shape[0],), "one KL per example", differentiable=True),

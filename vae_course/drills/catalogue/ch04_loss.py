@@ -7,8 +7,9 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .. import references
-from ..implementation import EDGE, FunctionDrill, Mistake, Probe, ScalarOut, TensorOut, TupleOut
+from ..function import FunctionDrill
+from ..observation import EDGE, Mistake, Probe
+from ..outputs import ScalarOut, TensorOut, TupleOut
 
 # ----------------------------------------------------------------------------- vae_loss
 
@@ -37,9 +38,9 @@ LOGITS_ADVICE = (
 )
 
 
-def vae_loss_probes() -> list[Probe]:
+def vae_loss_probes(seed: int = 0) -> list[Probe]:
     """(logits, x, mu, log_var) batches, grey and binary x, confident logits, B = 1."""
-    g = torch.Generator().manual_seed(4040)
+    g = torch.Generator().manual_seed(4040 + seed)
     probes = [
         Probe("random_4x3", loss_batch(g, 4, 3), grad_args=(0, 2, 3)),
         Probe("binary_6x5", loss_batch(g, 6, 5, binary=True), grad_args=(0, 2, 3)),
@@ -204,7 +205,7 @@ VAE_LOSS = FunctionDrill(
         "```\n\n"
         "The package's version is `vae_course.losses.vae_loss`."
     ),
-    reference_getter=references.vae_loss,
+    reference_name="vae_course.losses:vae_loss",
     mistakes=VAE_LOSS_MISTAKES,
     make_probes=vae_loss_probes,
     output=TupleOut(
@@ -219,9 +220,9 @@ VAE_LOSS = FunctionDrill(
 # ----------------------------------------------------------------------------- iwae_bound
 
 
-def iwae_probes() -> list[Probe]:
+def iwae_probes(seed: int = 0) -> list[Probe]:
     """Log weights (K, B) around -95 nats with K != B; K = 1, B = 1, widely spread."""
-    g = torch.Generator().manual_seed(4141)
+    g = torch.Generator().manual_seed(4141 + seed)
 
     def log_weights(k: int, b: int) -> torch.Tensor:
         return -95.0 + 3.0 * torch.randn(k, b, generator=g)  # realistic: log p(x) ~ -95 nats
@@ -337,7 +338,7 @@ IWAE_BOUND = FunctionDrill(
         "```\n\n"
         "The package's version is `vae_course.losses.iwae_from_log_weights`."
     ),
-    reference_getter=references.iwae_from_log_weights,
+    reference_name="vae_course.losses:iwae_from_log_weights",
     mistakes=IWAE_MISTAKES,
     make_probes=iwae_probes,
     output=TensorOut(lambda p: (p.args[0].shape[1],), "one bound per example", differentiable=True),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import references
-from ..implementation import EDGE, FunctionDrill, ListOut, Mistake, NumberOut, Probe
+from ..function import FunctionDrill
+from ..observation import EDGE, Mistake, Probe
+from ..outputs import ListOut, NumberOut
 
 # (total_steps, n_cycles, ratio, beta_max); None = use the function's defaults
 _CONFIGS = (
@@ -15,10 +16,14 @@ _CONFIGS = (
 )
 
 
-def cyclical_probes() -> list[Probe]:
-    """(steps, total_steps, n_cycles, ratio, beta_max) schedules; the defaults; edge cases."""
+def cyclical_probes(seed: int = 0) -> list[Probe]:
+    """(steps, total_steps, n_cycles, ratio, beta_max) schedules; the defaults; edge cases.
+
+    The seed shifts which steps are sampled, so the probes cannot be answered from a table.
+    """
+    start = seed % 3
     probes = [
-        Probe(name, (list(range(0, total, 3)), total, n, ratio, beta_max))
+        Probe(name, (list(range(start, total, 3)), total, n, ratio, beta_max))
         for name, (total, n, ratio, beta_max) in _CONFIGS
     ]
     probes += [
@@ -146,7 +151,7 @@ CYCLICAL_BETA = FunctionDrill(
         "The package's version is `vae_course.schedules.cyclical_beta` (and the schedule "
         "object `vae_course.schedules.Cyclical`)."
     ),
-    reference_getter=references.cyclical_beta,
+    reference_name="vae_course.schedules:cyclical_beta",
     mistakes=CYCLICAL_MISTAKES,
     make_probes=cyclical_probes,
     output=ListOut(NumberOut()),

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
-from .. import display, references
+from .. import display
 from ..answers import parse_letters, parse_number
-from ..choice import Option, options_text, score_choice
-from ..core import FAILED, Drill, NotAttempted, Result
-from ..experiment import contains_ellipsis
-from ..implementation import EDGE, FunctionDrill, Mistake, NumberOut, Probe, ScalarOut
-from ..question import Question
+from ..choice import Option, options_text
+from ..function import FunctionDrill
+from ..multipart import ChoicePart, MultipartDrill, NumericPart
+from ..observation import EDGE, Mistake, Probe
+from ..outputs import NumberOut, ScalarOut
 
 # ----------------------------------------------------------------------------- free_bits_kl
 
@@ -25,9 +25,9 @@ def _kl_matrix(g: torch.Generator, b: int, scales: list[float]) -> torch.Tensor:
     return torch.rand(b, len(scales), generator=g) * 2 * torch.tensor(scales)
 
 
-def free_bits_probes() -> list[Probe]:
+def free_bits_probes(seed: int = 0) -> list[Probe]:
     """KL matrices (B, d) whose column means straddle the floor; all below it; edges."""
-    g = torch.Generator().manual_seed(606)
+    g = torch.Generator().manual_seed(606 + seed)
     return [
         Probe("mixed_8x5", (_kl_matrix(g, 8, [0.05, 0.2, 0.6, 1.5, 3.0]), 0.5), grad_args=(0,)),
         Probe("mixed_12x3", (_kl_matrix(g, 12, [0.1, 0.3, 2.0]), 0.25), grad_args=(0,)),
@@ -154,7 +154,7 @@ FREE_BITS_KL = FunctionDrill(
         "```\n\n"
         "The package's version is `vae_course.schedules.free_bits_kl`."
     ),
-    reference_getter=references.free_bits_kl,
+    reference_name="vae_course.schedules:free_bits_kl",
     mistakes=FREE_BITS_MISTAKES,
     make_probes=free_bits_probes,
     output=ScalarOut("a scalar (the sum over dimensions)", differentiable=True),
@@ -182,9 +182,9 @@ _VARIANCES = [1e-6, 5e-5, 4e-4, 0.003, 0.006, 0.02, 0.08, 0.5, 2.0, 0.3]
 _OFFSETS = [3.0, -2.0, 0.5, 1.5, -0.3, 0.0, 0.2, -1.0, 0.05, 2.0]
 
 
-def active_units_probes() -> list[Probe]:
+def active_units_probes(seed: int = 0) -> list[Probe]:
     """Posterior means with exact per-dimension variances, well away from the thresholds."""
-    g = torch.Generator().manual_seed(616)
+    g = torch.Generator().manual_seed(616 + seed)
     mixed = _means(g, 300, _VARIANCES, _OFFSETS)
     return [
         Probe("mixed_default", (mixed,)),
@@ -290,7 +290,7 @@ ACTIVE_UNITS = FunctionDrill(
         "The package's version is `vae_course.diagnostics.active_units_from_means` (and "
         "`active_units(model, images)` encodes a dataset first)."
     ),
-    reference_getter=references.active_units,
+    reference_name="vae_course.diagnostics:active_units_from_means",
     mistakes=ACTIVE_UNITS_MISTAKES,
     make_probes=active_units_probes,
     output=NumberOut(integer=True),
@@ -399,88 +399,41 @@ def _collapse_params(rng: random.Random) -> dict[str, Any]:
     }
 
 
-class CollapseDiagnosisDrill(Drill):
-    """Read a (seeded) training history, count active units, diagnose, choose fixes."""
+def _collapse_tables(p: dict[str, Any]) -> list[display.Table]:
+    epochs = display.Table(
+        ["epoch", "reconstruction (nats)", "KL (nats)"],
+        [[e, r, k] for e, r, k in zip(p["epochs"], p["reconstruction"], p["kl"], strict=True)],
+        "Training history (per-example averages on the test set)",
+    )
+    dims = display.Table(
+        ["dimension j", "KL_j (nats)", "Var_x(μ_j)"],
+        [[j, k, v] for j, (k, v) in enumerate(zip(p["kl_per_dim"], p["mu_variance"], strict=True))],
+        "After the last epoch, per latent dimension",
+    )
+    return [epochs, dims]
 
-    kind: ClassVar[str] = "choice+experiment"
-    seeded: ClassVar[bool] = True
 
-    def params_for(self, seed: int | None) -> dict[str, Any]:
-        return _collapse_params(random.Random(seed if seed is not None else 0))
+def _describe_collapse(p: dict[str, Any]) -> str:
+    return (
+        "A VAE with a 16-dimensional latent space was trained for 10 epochs on MNIST. "
+        "Count the active units (Var_x(μ_j) > 0.01; the list is `q.mu_variance`), choose "
+        "the diagnosis, and choose every fix that would help (none if none is needed)."
+    )
 
-    def question(self, seed: int) -> Question:
-        p = self.params_for(seed)
-        public = {k: v for k, v in p.items() if not k.startswith("_")}
-        epochs = display.Table(
-            ["epoch", "reconstruction (nats)", "KL (nats)"],
-            [[e, r, k] for e, r, k in zip(p["epochs"], p["reconstruction"], p["kl"], strict=True)],
-            "Training history (per-example averages on the test set)",
-        )
-        dims = display.Table(
-            ["dimension j", "KL_j (nats)", "Var_x(μ_j)"],
-            [
-                [j, k, v]
-                for j, (k, v) in enumerate(zip(p["kl_per_dim"], p["mu_variance"], strict=True))
-            ],
-            "After the last epoch, per latent dimension",
-        )
-        text = (
-            "A VAE with a 16-dimensional latent space was trained for 10 epochs on MNIST. "
-            "Count the active units (Var_x(μ_j) > 0.01; the list is `q.mu_variance`), choose "
-            "the diagnosis, and choose every fix that would help (none if none is needed).\n\n"
-            "Diagnoses:\n"
-            + options_text(_diagnosis_options("healthy"))
-            + "\n\nFixes:\n"
-            + options_text(_fix_options("collapse"))
-        )
-        return Question(self.id, seed, public, text, [epochs, dims])
 
-    def full_prompt(self) -> str:
-        return (
-            f"{self.prompt}\n\nDiagnoses:\n{options_text(_diagnosis_options('healthy'))}\n\n"
-            f"Fixes:\n{options_text(_fix_options('collapse'))}"
-        )
+def _active_count(p: dict[str, Any]) -> float:
+    return float(sum(v > 0.01 for v in p["mu_variance"]))
 
-    def _check(self, answer: Any, seed: int | None) -> Result:
-        if contains_ellipsis(answer):
-            raise NotAttempted("Exercise not attempted yet: replace every `...` in the dict.")
-        keys = {"active_units", "diagnosis", "fixes"}
-        if not isinstance(answer, dict) or not keys <= set(answer):
-            return self.result(
-                FAILED,
-                0,
-                [
-                    "Give a dict {'active_units': int, 'diagnosis': letter, 'fixes': letters or "
-                    "set() for none}."
-                ],
-            )
-        params = self.params_for(seed)
-        scenario = params["_scenario"]
-        truth_au = sum(v > 0.01 for v in params["mu_variance"])
-        score, feedback = 0.0, []
-        count, problem = parse_number(answer["active_units"], "active_units")
-        if problem:
-            feedback.append(problem)
-        elif count == truth_au:
-            score += 1
-            feedback.append("active_units: right count.")
-        else:
-            feedback.append(
-                "active_units: not the right count; count the dimensions with "
-                "Var_x(μ_j) > 0.01 in q.mu_variance."
-            )
-        options = _diagnosis_options(scenario)
-        chosen, problem = parse_letters(answer["diagnosis"], len(options))
-        if problem:
-            feedback.append(f"diagnosis: {problem}")
-        else:
-            points, lines = score_choice(options, chosen, 2.0, multiple=False, label="diagnosis")
-            score += points
-            feedback += lines
-            if count is not None and len(chosen) == 1:
-                feedback += _consistency(next(iter(chosen)), count)
-        fix_points, fix_lines = _score_fixes(answer["fixes"], scenario)
-        return self.graded(score + fix_points, feedback + fix_lines)
+
+def _collapse_notes(answer: dict, p: dict[str, Any]) -> list[str]:
+    """Where the learner's own count contradicts the learner's own diagnosis."""
+    if answer.get("active_units", ...) is ... or answer.get("diagnosis", ...) is ...:
+        return []
+    count, problem = parse_number(answer.get("active_units"), "active_units")
+    chosen, bad_letters = parse_letters(answer.get("diagnosis"), len(DIAGNOSES))
+    if problem or count is None or bad_letters or len(chosen) != 1:
+        return []
+    return _consistency(next(iter(chosen)), count)
 
 
 def _diagnosis_options(scenario: str) -> tuple[Option, ...]:
@@ -519,28 +472,7 @@ def _consistency(letter: str, count: float) -> list[str]:
     return []
 
 
-def _score_fixes(value: Any, scenario: str) -> tuple[float, list[str]]:
-    options = _fix_options(scenario)
-    none_words = (None, "", "none", "no fix", "nothing")
-    empty = (
-        (isinstance(value, str) and value.strip().lower() in none_words)
-        or value is None
-        or (isinstance(value, set | frozenset | list | tuple) and len(value) == 0)
-    )
-    needed = scenario in ("collapse", "partial")
-    if empty:
-        if needed:
-            return 0.0, ["fixes: this run needs a fix; choose the ones that would help."]
-        return 2.0, ["fixes: right, a healthy run needs no fix."]
-    chosen, problem = parse_letters(value, len(options))
-    if problem:
-        return 0.0, [f"fixes: {problem}"]
-    if not needed:
-        return 0.0, ["fixes: this run is healthy: no fix is needed (give set())."]
-    return score_choice(options, chosen, 2.0, multiple=True, label="fixes")
-
-
-POSTERIOR_COLLAPSE_DIAGNOSIS = CollapseDiagnosisDrill(
+POSTERIOR_COLLAPSE_DIAGNOSIS = MultipartDrill(
     id="posterior_collapse_diagnosis",
     chapter="06",
     title="Diagnose a training run",
@@ -577,6 +509,42 @@ POSTERIOR_COLLAPSE_DIAGNOSIS = CollapseDiagnosisDrill(
         "'fixes': fixes}\n"
         "```"
     ),
+    parts=(
+        NumericPart(
+            "active_units",
+            1.0,
+            _active_count,
+            "the number of dimensions with Var_x(μ_j) > 0.01 (an int)",
+            integer=True,
+            wrong="`{key}`: not the right count; count the dimensions with Var_x(μ_j) > 0.01 "
+            "in q.mu_variance.",
+        ),
+        ChoicePart(
+            "diagnosis",
+            2.0,
+            options_for=lambda p: _diagnosis_options(p["_scenario"]),
+            description="the letter of the diagnosis",
+        ),
+        ChoicePart(
+            "fixes",
+            2.0,
+            options_for=lambda p: _fix_options(p["_scenario"]),
+            multiple=True,
+            none_allowed=True,
+            description="the letters of every fix that would help, or set() when none is needed",
+            none_needed="`{key}`: this run needs a fix; choose the ones that would help.",
+            none_right="`{key}`: right, a healthy run needs no fix.",
+        ),
+    ),
+    make_params=_collapse_params,
+    describe=_describe_collapse,
+    tables=_collapse_tables,
+    notes=_collapse_notes,
+    prompt_extra=(
+        f"Diagnoses:\n{options_text(_diagnosis_options('healthy'))}\n\n"
+        f"Fixes:\n{options_text(_fix_options('collapse'))}"
+    ),
 )
+
 
 DRILLS = (FREE_BITS_KL, ACTIVE_UNITS, POSTERIOR_COLLAPSE_DIAGNOSIS)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .. import references
-from ..implementation import EDGE, FunctionDrill, Mistake, Probe, ScalarOut
+from ..function import FunctionDrill
+from ..observation import EDGE, Mistake, Probe
+from ..outputs import ScalarOut
 from .ch04_loss import loss_batch
 
 
-def beta_probes() -> list[Probe]:
+def beta_probes(seed: int = 0) -> list[Probe]:
     """vae_loss batches with beta = 4, 0.5, 10 (and 0, B = 1 as edge cases)."""
-    g = torch.Generator().manual_seed(707)
+    g = torch.Generator().manual_seed(707 + seed)
     return [
         Probe("beta_4", (*loss_batch(g, 4, 3), 4.0), grad_args=(0, 2, 3)),
         Probe("beta_half", (*loss_batch(g, 6, 5, binary=True), 0.5), grad_args=(0, 2, 3)),
@@ -130,7 +131,7 @@ BETA_VAE_LOSS = FunctionDrill(
         "```\n\n"
         "The package computes it as `vae_course.losses.vae_loss(logits, x, mu, log_var, beta)[0]`."
     ),
-    reference_getter=lambda: references.beta_vae_loss,
+    reference_name="vae_course.drills.references:beta_vae_loss",
     mistakes=BETA_MISTAKES,
     make_probes=beta_probes,
     output=ScalarOut(differentiable=True),

@@ -46,8 +46,9 @@ import sys
 import threading
 
 
-def _install() -> None:
-    workdir_setting = os.environ.get("VAE_GRADER_WORKDIR")
+def install(settings) -> None:
+    """Install the hook for the ``VAE_GRADER_*`` entries of ``settings`` (a mapping)."""
+    workdir_setting = settings.get("VAE_GRADER_WORKDIR")
     if not workdir_setting:
         return  # not started by the grader: do nothing
     realpath = os.path.realpath
@@ -72,13 +73,13 @@ def _install() -> None:
     except AttributeError:  # very old virtualenvs
         pass
     python_roots += [entry for entry in sys.path if os.path.isdir(entry or ".")]
-    extra = os.environ.get("VAE_GRADER_READ_ROOTS", "").split(os.pathsep)
+    extra = settings.get("VAE_GRADER_READ_ROOTS", "").split(os.pathsep)
     system = ["/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc"]
     system += ["/dev", "/proc", "/sys", "/System", "/Library", "/private/etc"]
     read_roots = _roots([workdir, *python_roots, *extra, *system])
     write_roots = (workdir, "/dev/null", "/dev/shm", "/dev/pts", "/dev/tty", "/dev/ptmx")
     secrets = ["/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/ssh", "/etc/security"]
-    denied = _roots(secrets + os.environ.get("VAE_GRADER_DENY_ROOTS", "").split(os.pathsep))
+    denied = _roots(secrets + settings.get("VAE_GRADER_DENY_ROOTS", "").split(os.pathsep))
     denied = tuple(
         root for root in denied if not workdir.startswith(root + sep) and root != workdir
     )
@@ -91,7 +92,7 @@ def _install() -> None:
         }
     )  # fmt: skip
     log_fd = None
-    log_path = os.environ.get("VAE_GRADER_LOG")
+    log_path = settings.get("VAE_GRADER_LOG")
     if log_path:
         log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     write_flags = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
@@ -257,5 +258,5 @@ def _install() -> None:
     sys.addaudithook(hook)
 
 
-_install()
-del _install
+if __name__ == "sitecustomize":  # Python imports it at start-up from the kernel's PYTHONPATH
+    install(os.environ)

@@ -1,4 +1,4 @@
-"""Run a learner's function safely: every exception caught, and a time limit.
+"""Call a learner's function safely: every exception caught, and a time limit.
 
 :func:`call_with_time_limit` never raises. It uses one of two mechanisms:
 
@@ -16,6 +16,12 @@
 
 :class:`TimeLimitExceeded` derives from ``BaseException`` so that a learner's
 ``except Exception`` cannot swallow it.
+
+A :class:`CallOutcome` keeps the returned value (in this process only) and, for a failed
+call, plain facts about the error (type, first line, the learner's line, advice): what a
+judge needs to word the feedback, without the exception object. This is a time limit
+inside one process, not an isolation boundary: the classroom grader runs learner code in
+an operating-system sandbox as well (:mod:`vae_course.grading`).
 """
 
 from __future__ import annotations
@@ -43,24 +49,54 @@ class TimeLimitExceeded(BaseException):
 
 @dataclass
 class CallOutcome:
-    """What happened when the learner's function was called."""
+    """What happened when the learner's function was called: the value, or facts about why not.
+
+    ``value`` never leaves the process that made the call; every other field is plain data.
+    """
 
     value: Any = None
-    error: BaseException | None = None
     timed_out: bool = False
     still_running: bool = False
     seconds: float = 0.0
     limit: float = 0.0
+    error_type: str = ""  # e.g. "TypeError"; "" when the call returned or timed out
+    error_message: str = ""  # the first line of the error's text
+    error_where: str = ""  # "line 3 of your code: `...`"
+    error_kind: str = ""  # "error", "interrupt" (KeyboardInterrupt) or "exit" (SystemExit)
+    not_implemented: bool = False  # the function is a stub raising NotImplementedError
+
+    @classmethod
+    def from_error(cls, error: BaseException, seconds: float, limit: float) -> CallOutcome:
+        """The facts about ``error`` (its type, first line and the learner's line)."""
+        text = str(error).strip()
+        kind = "error"
+        if isinstance(error, KeyboardInterrupt):
+            kind = "interrupt"
+        elif isinstance(error, SystemExit):
+            kind = "exit"
+        return cls(
+            seconds=seconds,
+            limit=limit,
+            error_type=type(error).__name__,
+            error_message=text.splitlines()[0][:300] if text else "",
+            error_where=_learner_line(error),
+            error_kind=kind,
+            not_implemented=isinstance(error, NotImplementedError),
+        )
 
     @property
     def ok(self) -> bool:
         """True when the function returned normally."""
-        return self.error is None and not self.timed_out
+        return not self.error_type and not self.timed_out
 
     @property
-    def not_implemented(self) -> bool:
-        """True when the function is a stub raising NotImplementedError."""
-        return isinstance(self.error, NotImplementedError)
+    def signature(self) -> str:
+        """``"TypeError: message"`` (cut to 70 characters), "timeout", or "" after a return."""
+        if self.timed_out:
+            return "timeout"
+        if not self.error_type:
+            return ""
+        return f"{self.error_type}: {self.error_message}"[:70]
 
     def describe(self, what: str = "Your function") -> str:
         """One sentence about a failed call (the error and the learner's line)."""
@@ -76,24 +112,24 @@ class CallOutcome:
                     "restart the kernel (Kernel → Restart) if the notebook becomes slow."
                 )
             return text
-        if self.error is None:
+        if not self.error_type:
             return f"{what} returned normally."
-        return describe_error(self.error, what)
+        if self.error_kind == "interrupt":
+            return f"{what} was interrupted (Kernel → Interrupt) before it finished."
+        if self.error_kind == "exit":
+            return f"{what} called exit()/sys.exit(); a function should return its result."
+        text = f"{what} raised {self.error_type}" + (
+            f": {self.error_message}" if self.error_message else ""
+        )
+        if self.error_where:
+            text += f" ({self.error_where})"
+        advice = _advice(self.error_message)
+        return text + (f". {advice}" if advice else ".")
 
 
 def describe_error(error: BaseException, what: str = "Your function") -> str:
     """``Your function raised TypeError: ... (line 3 of your code: `...`)`` + advice."""
-    if isinstance(error, KeyboardInterrupt):
-        return f"{what} was interrupted (Kernel → Interrupt) before it finished."
-    if isinstance(error, SystemExit):
-        return f"{what} called exit()/sys.exit(); a function should return its result."
-    message = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
-    text = f"{what} raised {type(error).__name__}" + (f": {message}" if message else "")
-    where = _learner_line(error)
-    if where:
-        text += f" ({where})"
-    advice = _advice(str(error))
-    return text + (f". {advice}" if advice else ".")
+    return CallOutcome.from_error(error, 0.0, 0.0).describe(what)
 
 
 def _learner_line(error: BaseException) -> str:
@@ -187,7 +223,7 @@ def _call_with_alarm(fn: Any, args: tuple, kwargs: dict, seconds: float) -> Call
         except TimeLimitExceeded:
             return CallOutcome(timed_out=True, seconds=time.perf_counter() - start, limit=seconds)
         except BaseException as error:  # noqa: BLE001 - the learner's code may raise anything
-            return CallOutcome(error=error, seconds=time.perf_counter() - start, limit=seconds)
+            return CallOutcome.from_error(error, time.perf_counter() - start, seconds)
         return CallOutcome(value=value, seconds=time.perf_counter() - start, limit=seconds)
     except TimeLimitExceeded:  # fired between the call's return and the timer reset
         return CallOutcome(timed_out=True, seconds=time.perf_counter() - start, limit=seconds)
@@ -223,7 +259,7 @@ def _call_in_thread(fn: Any, args: tuple, kwargs: dict, seconds: float) -> CallO
     if isinstance(error, TimeLimitExceeded):
         return CallOutcome(timed_out=True, seconds=elapsed, limit=seconds)
     if error is not None:
-        return CallOutcome(error=error, seconds=elapsed, limit=seconds)
+        return CallOutcome.from_error(error, elapsed, seconds)
     return CallOutcome(value=box.get("value"), seconds=elapsed, limit=seconds)
 
 
@@ -238,7 +274,7 @@ def _raise_in_thread(thread: threading.Thread, exc_type: type[BaseException]) ->
         pass
 
 
-class Sandbox:
+class TimedCalls:
     """Time-limited calls sharing one budget for the whole check of an answer.
 
     Each call gets ``min(call_limit, what is left of total_limit)`` seconds.
