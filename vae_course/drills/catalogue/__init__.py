@@ -17,6 +17,7 @@ from . import (
     ch05_schedules,
     ch06_collapse,
     ch07_beta,
+    ch07_tcvae,
     ch09_olympiad,
 )
 
@@ -31,6 +32,7 @@ DRILLS = (
     + ch05_schedules.DRILLS
     + ch06_collapse.DRILLS
     + ch07_beta.DRILLS
+    + ch07_tcvae.DRILLS
     + ch09_olympiad.DRILLS
 )
 
