@@ -1,0 +1,134 @@
+"""Train chapter 07's reference models and ship their weights with the package.
+
+Run by hand, on idle CPU only (about 1-2 hours of both cores of a laptop; see
+``benchmarks/README.md`` for the recorded run):
+
+    nice -n 19 .venv/bin/python benchmarks/train_shapes_models.py [--only NAME ...]
+
+For every recipe of :data:`vae_course.reference_models.RECIPES` (BurgessVAE on 64x64
+``shapes``; beta-VAE at beta = 1 and 4, beta-TCVAE at beta = 6; seeds 0 and 1) it calls
+:func:`vae_course.reference_models.retrain` (one ``fit`` call, cached, so an interrupted run
+resumes where it stopped), stores the weights as float16 in ``vae_course/weights/NAME.pt``,
+measures the float16 model on the fixed test set with
+:func:`~vae_course.reference_models.evaluate`, and records configuration, metrics, the
+per-epoch training curves and the wall and CPU seconds in
+``vae_course/weights/reference_models.json`` (rewritten after every model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import time
+
+import torch
+
+from vae_course import config, reference_models, storage
+from vae_course.reference_models import MANIFEST_FORMAT, MANIFEST_PATH, RECIPES, WEIGHTS_DIR
+
+
+def _machine() -> dict[str, object]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            names = [
+                line.split(":", 1)[1].strip() for line in info if line.startswith("model name")
+            ]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "nice": os.nice(0),
+    }
+
+
+def _read_manifest() -> dict:
+    if MANIFEST_PATH.exists():
+        return json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    return {"format": MANIFEST_FORMAT, "models": {}}
+
+
+def _write_manifest(manifest: dict) -> None:
+    text = json.dumps(manifest, indent=1, sort_keys=False) + "\n"
+    storage.atomic_write_bytes(MANIFEST_PATH, text.encode("utf-8")).chmod(0o644)
+
+
+def train_one(name: str) -> dict:
+    """Train (or load from the fit cache), save float16 weights, measure; the manifest record."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    model, history = reference_models.retrain(name, progress=False)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    path = storage.atomic_write_bytes(WEIGHTS_DIR / f"{name}.pt", buffer.getvalue())
+    path.chmod(0o644)  # package data: readable by everyone
+    shipped = RECIPES[name].model()
+    shipped.load_state_dict({k: v.float() for k, v in state.items()})
+    metrics = reference_models.evaluate(shipped)
+    return {
+        "config": RECIPES[name].config(),
+        "file": f"{name}.pt",
+        "metrics": {k: v for k, v in metrics.items() if k != "mi_matrix"},
+        "mi_matrix": metrics["mi_matrix"],
+        "history": history.epochs,
+        "seconds": {
+            "train_wall": round(history.train_seconds, 1),
+            "this_run_wall": round(wall, 1),
+            "this_run_cpu": round(cpu, 1),
+            "from_fit_cache": history.from_cache,
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="*", default=None, help="recipe names (default: all)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    if config.fast_mode():
+        parser.error("VAE_COURSE_FAST is set: fast mode would train and ship toy weights")
+    torch.set_num_threads(args.threads)
+    names = args.only or list(RECIPES)
+    unknown = [n for n in names if n not in RECIPES]
+    if unknown:
+        parser.error(f"unknown recipes {unknown}; choose from {list(RECIPES)}")
+    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
+    manifest = _read_manifest()
+    manifest["format"] = MANIFEST_FORMAT
+    manifest["machine"] = _machine()
+    manifest["data"] = {
+        "image_size": reference_models.IMAGE_SIZE,
+        "n_train": reference_models.N_TRAIN,
+        "train_seed": reference_models.TRAIN_SEED,
+        "n_test": reference_models.N_TEST,
+        "test_seed": reference_models.TEST_SEED,
+    }
+    started = time.perf_counter()
+    for name in names:
+        print(f"{name}: training ...", flush=True)
+        record = train_one(name)
+        manifest["models"][name] = record
+        manifest["models"] = {n: manifest["models"][n] for n in RECIPES if n in manifest["models"]}
+        _write_manifest(manifest)
+        m, s = record["metrics"], record["seconds"]
+        print(
+            f"{name}: MIG {m['mig']:.3f}, rate {m['rate']:.1f}, distortion {m['distortion']:.1f}, "
+            f"active {m['active_units']}; {s['this_run_wall'] / 60:.1f} min wall, "
+            f"{s['this_run_cpu'] / 60:.1f} min CPU",
+            flush=True,
+        )
+    total = sum(p.stat().st_size for p in WEIGHTS_DIR.glob("*.pt"))
+    print(f"done in {(time.perf_counter() - started) / 60:.1f} min; weights {total / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    main()
