@@ -176,7 +176,7 @@ def total_correlation(
 
         TC_i = logsumexp_j sum_k L_ijk - sum_k logsumexp_j L_ijk + (d - 1) log(N B),
 
-    L_ijk = log N(z_ik; mu_jk, exp(log_var_jk)). Taught in 07_beta_vae (Exercise 7.3).
+    L_ijk = log N(z_ik; mu_jk, exp(log_var_jk)). Taught in 07_beta_vae (Exercise 7.2).
     """
     return kl_decomposition(z, mu, log_var, dataset_size, estimator).total_correlation
 
