@@ -280,6 +280,10 @@ class LabServer:
                 start_new_session=True,
             )
         atexit.register(self.stop)
+        return self.wait_until_answering()
+
+    def wait_until_answering(self) -> LabServer:
+        """Wait until the REST API answers; stop the server and raise with the log if not."""
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -296,6 +300,42 @@ class LabServer:
             f"JupyterLab did not answer within {self.startup_timeout_s:.0f} s:\n"
             + _log_tail(self.log_path)
         )
+
+    def start_with(self, command: list[str], cwd: Path) -> LabServer:
+        """Start JupyterLab through another program (e.g. ``make lab``) and wait for it.
+
+        ``command`` must start a server on :attr:`port` (chosen here; build the command after
+        calling :meth:`reserve`) that reads its token from ``JUPYTER_TOKEN``. It runs in a
+        new session, so :meth:`stop` ends it and everything it started.
+        """
+        env = self.environment()
+        self._write_lab_settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
+        self.log_path = self.work_dir / "launch.log"
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        atexit.register(self.stop)
+        return self.wait_until_answering()
+
+    def reserve(self) -> LabServer:
+        """Choose the token and a free port before :meth:`start_with`."""
+        self.token = secrets.token_hex(24)
+        self.port = free_loopback_port()
+        return self
+
+    def log_text(self) -> str:
+        """Everything the server (and what started it) printed so far."""
+        try:
+            return self.log_path.read_text(errors="replace") if self.log_path else ""
+        except OSError:
+            return ""
 
     def api(self, method: str, path: str, timeout: float = 10.0) -> Any:
         """Call the server's REST API with the token; return the decoded JSON (or None)."""

@@ -269,11 +269,28 @@ def test_fast_mode_returns_a_small_stratified_subset(monkeypatch):
     assert test.labels.bincount().tolist() == [len(test) // 10] * 10
 
 
-def test_stratified_indices_never_slice_a_sorted_source():
+def test_subset_indices_never_slice_a_sorted_source():
     labels = torch.arange(10).repeat_interleave(50)  # sorted by label, like the source file
-    index = data.stratified_indices(labels, 100)
+    index = data.subset_indices(len(labels), 100, labels)
     assert labels[index].bincount().tolist() == [10] * 10
     assert len(set(labels[index[:20]].tolist())) > 3  # mixed order: the first few span labels
+    assert len(set(index.tolist())) == 100  # no example twice
+
+
+def test_subset_indices_keep_the_class_balance_with_the_exact_size():
+    labels = torch.cat([torch.zeros(700), torch.ones(200), torch.full((100,), 2)]).long()
+    index = data.subset_indices(len(labels), 101, labels, seed=2)
+    assert len(index) == 101
+    assert labels[index].bincount().tolist() in ([71, 20, 10], [70, 21, 10], [70, 20, 11])
+    assert torch.equal(index, data.subset_indices(len(labels), 101, labels, seed=2))
+
+
+def test_subset_indices_without_labels_or_when_everything_fits():
+    index = data.subset_indices(50, 10, seed=1)
+    assert len(set(index.tolist())) == 10 and int(index.max()) < 50
+    assert torch.equal(data.subset_indices(5, 10), torch.arange(5))
+    with pytest.raises(ValueError, match="labels for"):
+        data.subset_indices(5, 2, torch.zeros(4))
 
 
 @pytest.mark.parametrize("size", [8, 16, 32, 45, 48, 64, 96, 128, 256])
@@ -285,12 +302,15 @@ def test_shapes_counts_keep_memory_small(size):
         assert (train, test) == (data.SHAPES_SIZES["train"], data.SHAPES_SIZES["test"])
 
 
-def test_shapes_fast_mode_is_small_and_balanced(monkeypatch):
+def test_shapes_fast_mode_is_small_with_the_full_split_s_balance(monkeypatch):
+    full = data.load_dataset("shapes", "test", image_size=16).labels.bincount()
     monkeypatch.setenv("VAE_COURSE_FAST", "1")
     ds = data.load_dataset("shapes", "test", image_size=16)
-    assert len(ds) <= data.FAST_MAX["test"]
-    counts = ds.labels.bincount().tolist()
-    assert len(counts) == 3 and max(counts) - min(counts) <= 1
+    assert len(ds) == data.FAST_MAX["test"]
+    counts = ds.labels.bincount()
+    assert len(counts) == 3
+    expected = full.double() * len(ds) / full.sum()
+    assert bool(((counts - expected).abs() < 1).all())  # proportional shares, rounded
 
 
 def test_shapes_dataset_carries_its_factors():

@@ -14,16 +14,16 @@ from vae_course.diagnostics import (
     active_units,
     active_units_from_means,
     collapse_report,
-    encode_dataset,
     kl_per_dimension,
     mig,
     mig_from_codes,
     mutual_information,
     mutual_information_from_posteriors,
     mutual_information_matrix,
+    nearest_training_image,
 )
 from vae_course.losses import kl_divergence_per_dim
-from vae_course.models import VAE, Autoencoder
+from vae_course.models import VAE, Autoencoder, encode_all
 
 
 class StubEncoder(nn.Module):
@@ -86,11 +86,11 @@ def test_kl_per_dimension_matches_the_closed_form_average():
         kl_per_dimension(Autoencoder(latent_dim=2, input_shape=(1, 2, 2)), torch.rand(5, 4))
 
 
-def test_encode_dataset_batches_restore_the_mode_and_accept_a_dataset_like_object():
+def test_encoding_in_batches_restores_the_mode_and_accepts_a_dataset_like_object():
     x = _data(n=130)
     model = StubEncoder(3, "copy")
     model.train()
-    mu, log_var = encode_dataset(model, x, batch_size=50)
+    mu, log_var = encode_all(model, x, batch_size=50)
     assert mu.shape == log_var.shape == (130, 3)
     torch.testing.assert_close(mu, x[:, :3] * 4)
     assert model.training and model.seen_training_flags == [False, False, False]
@@ -101,11 +101,11 @@ def test_encode_dataset_batches_restore_the_mode_and_accept_a_dataset_like_objec
     class Holder:
         images = x
 
-    torch.testing.assert_close(encode_dataset(model, Holder())[0], mu)
+    torch.testing.assert_close(encode_all(model, Holder())[0], mu)
     with pytest.raises(TypeError, match="images"):
-        encode_dataset(model, [[0.0]])
+        encode_all(model, [[0.0]])
     with pytest.raises(ValueError, match="batch_size"):
-        encode_dataset(model, x, batch_size=0)
+        encode_all(model, x, batch_size=0)
 
 
 def test_mutual_information_of_a_gaussian_channel_matches_the_formula():
@@ -194,3 +194,46 @@ def test_mig_on_a_model_and_argument_checks():
         mig_from_codes(np.zeros((10, 1)), factors[:10])
     with pytest.raises(ValueError, match="constant"):
         mig_from_codes(np.random.default_rng(0).normal(size=(10, 3)), np.zeros((10, 2)))
+
+
+def random_images(n: int = 30, seed: int = 0) -> torch.Tensor:
+    return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed))
+
+
+# ----------------------------------------------------------------------------- nearest image
+
+
+def test_an_image_in_the_reference_set_needs_no_flips():
+    reference = random_images(20)
+    flips, index = nearest_training_image(reference[[3, 7]], reference)
+    assert flips.tolist() == [0.0, 0.0]
+    assert ((reference[index] > 0.5) == (reference[[3, 7]] > 0.5)).all()
+
+
+def test_flips_are_symmetric_and_count_differing_binary_pixels():
+    a, b = random_images(1, seed=1), random_images(1, seed=2)
+    ab, _ = nearest_training_image(a, b)
+    ba, _ = nearest_training_image(b, a)
+    assert ab.item() == ba.item() == ((a > 0.5) != (b > 0.5)).sum().item()
+
+
+def test_nearest_is_the_minimum_over_the_reference_set():
+    x, reference = random_images(5, seed=3), random_images(12, seed=4)
+    flips, index = nearest_training_image(x, reference, batch_size=2)
+    every = ((x > 0.5).flatten(1)[:, None] != (reference > 0.5).flatten(1)[None]).sum(2)
+    assert torch.equal(flips, every.min(1).values.float())
+    assert torch.equal(every[torch.arange(5), index], every.min(1).values)
+
+
+def test_a_grey_blur_is_far_from_sharp_images():
+    sharp = (random_images(10) > 0.5).float()
+    blur = torch.full((1, 1, 8, 8), 0.45)
+    flips, _ = nearest_training_image(blur, sharp)
+    assert flips.item() > 0  # the blur binarises to an empty image, unlike every sharp one
+
+
+def test_nearest_training_image_rejects_mismatched_sizes():
+    with pytest.raises(ValueError, match="pixels"):
+        nearest_training_image(random_images(2), torch.rand(3, 1, 4, 4))
+    with pytest.raises(TypeError):
+        nearest_training_image([1, 2], random_images(2))

@@ -88,3 +88,41 @@ def test_only_required_failures_make_the_report_fail():
     required = doctor.Check("python", True, "3.11")
     assert doctor.Report([required, optional]).ok
     assert not doctor.Report([doctor.Check("torch", False, "broken", "fix it"), optional]).ok
+
+
+def test_a_graded_run_checks_without_starting_a_program(monkeypatch):
+    """Inside the grader's sandbox the welcome notebook's check starts no program."""
+
+    real_popen = subprocess.Popen
+    started: list = []
+
+    def watched(command, *args, **kwargs):  # libraries' own helpers (ldconfig) may run
+        started.append(command)
+        return real_popen(command, *args, **kwargs)
+
+    monkeypatch.setenv("VAE_COURSE_GRADED", "1")
+    monkeypatch.setattr(subprocess, "Popen", watched)
+    report = doctor.checks()
+    torchvision_check = next(c for c in report if c.name == "torchvision import")
+    assert torchvision_check.ok, torchvision_check.detail
+    assert not [c for c in started if sys.executable in map(str, c)], started
+
+
+def _needs_an_emoji_font(char: str) -> bool:
+    """Symbols and dingbats (✅ ❌ ℹ️ ...), emoji, and the emoji variation selector."""
+    code = ord(char)
+    return 0x2190 <= code <= 0x2BFF or code >= 0x1F000 or code == 0xFE0F
+
+
+def test_marks_are_words_that_render_without_an_emoji_font():
+    report = doctor.Report(
+        [
+            doctor.Check("python", True, "3.11"),
+            doctor.Check("torch", False, "cannot import", "make lab"),
+            doctor.Check("online datasets", False, "offline", required=False),
+        ]
+    )
+    page = report._repr_html_()
+    assert not [char for char in page + str(report) if _needs_an_emoji_font(char)]
+    for mark in ("ok", "FAIL", "note"):
+        assert f">{mark}</b>" in page and f"[{mark.ljust(4)}]" in str(report)

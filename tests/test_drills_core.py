@@ -370,3 +370,12 @@ def test_no_warning_is_emitted_by_a_clean_check():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert drills.check("kl_divergence", kl_right).passed
+
+
+def test_drill_boxes_need_no_emoji_font():
+    """Marks are words: symbols and emoji render as empty boxes without an emoji font."""
+    from vae_course.drills import display
+
+    for style in ("passed", "failed", "partial", "not attempted", "info", "hint", "refused"):
+        page = display.box_html(style, "heading", bullets=["a line"])
+        assert all(ord(char) < 0x2190 for char in page), style

@@ -19,6 +19,7 @@ from vae_course.losses import (
     kl_between,
     kl_divergence,
     kl_divergence_per_dim,
+    negative_elbo,
     negative_elbo_loss,
     reconstruction_log_likelihood,
     vae_loss,
@@ -235,6 +236,30 @@ def test_negative_elbo_loss_runs_a_model_and_backpropagates():
 
 
 # ----------------------------------------------------------------------------- IWAE
+
+
+def test_negative_elbo_averages_single_sample_elbos_and_is_seeded():
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3, hidden_dims=(16,), input_shape=(1, 4, 4))
+    x = torch.rand(6, 1, 4, 4)
+    one = negative_elbo(model, x, generator=torch.Generator().manual_seed(1))
+    assert one.shape == (6,) and not one.requires_grad
+    # one sample: -ELBO of the z that mu + sigma * eps gives for the generator's eps
+    mu, log_var = model.encode(x)
+    eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        z = mu + torch.exp(0.5 * log_var) * eps
+        expected = -elbo(x, model.decode(z), mu, log_var).elbo
+    torch.testing.assert_close(one, expected)
+    four = negative_elbo(model, x, samples=4, generator=torch.Generator().manual_seed(1))
+    again = negative_elbo(model, x, samples=4, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(four, again) and not torch.equal(four, one)
+    # the KL part is in closed form, so every draw is at least the reconstruction part's floor
+    assert bool((four >= kl_divergence(mu, log_var).detach() - 1e-4).all())
+    with pytest.raises(TypeError, match="VAE"):
+        negative_elbo(Autoencoder(latent_dim=2, input_shape=(1, 4, 4)), x)
+    with pytest.raises(ValueError, match="samples"):
+        negative_elbo(model, x, samples=0)
 
 
 def test_iwae_from_log_weights_formula():

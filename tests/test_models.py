@@ -11,10 +11,22 @@ from vae_course.models import (
     VAE,
     AEOutput,
     Autoencoder,
+    AutoregressiveVAE,
     ConditionalVAE,
     ConvAutoencoder,
     ConvVAE,
+    GaussianVAE,
     VAEOutput,
+    as_image_batch,
+    decode_batch,
+    decode_probabilities,
+    encode_all,
+    encode_batch,
+    evaluating,
+    model_device,
+    parameter_count,
+    posterior_mean,
+    reconstruct,
     reparameterize,
 )
 
@@ -188,3 +200,109 @@ def test_conditional_vae_interface():
         model.encode(x, torch.tensor([0, 1, 2, 3, 0]))
     with pytest.raises(ValueError, match="labels"):
         model.encode(x, torch.tensor([0, 1]))
+
+
+# ----------------------------------------------------------------------------- many images at once
+
+
+def test_every_vae_shares_the_gaussian_base():
+    for name in VAE_FACTORIES:
+        assert isinstance(VAE_FACTORIES[name](), GaussianVAE), name
+    assert isinstance(AutoregressiveVAE(latent_dim=2, input_shape=(1, 4, 4)), GaussianVAE)
+    assert not isinstance(Autoencoder(), GaussianVAE)
+
+
+@pytest.mark.parametrize("name", ALL_FACTORIES)
+def test_encode_all_matches_one_big_batch_and_restores_the_mode(name):
+    torch.manual_seed(0)
+    model = ALL_FACTORIES[name]().train()
+    x = _images(model, batch=7)
+    mu, log_var = encode_all(model, x, batch_size=3)
+    model.eval()
+    with torch.no_grad():
+        direct = model.encode(x)
+    model.train()
+    if isinstance(direct, tuple):
+        torch.testing.assert_close(mu, direct[0])
+        torch.testing.assert_close(log_var, direct[1])
+    else:
+        torch.testing.assert_close(mu, direct)
+        assert log_var is None
+    assert model.training  # put back in the mode it was in
+    assert mu.device.type == "cpu" and mu.dtype == torch.float32 and not mu.requires_grad
+    torch.testing.assert_close(posterior_mean(model, x), mu)
+
+
+def test_decode_probabilities_and_reconstruct_are_sigmoids_of_the_decoder():
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3, hidden_dims=(16,), input_shape=(1, 5, 5))
+    z = torch.randn(4, 3)
+    probabilities = decode_probabilities(model, z)
+    with torch.no_grad():
+        torch.testing.assert_close(probabilities, torch.sigmoid(model.decode(z)))
+    assert decode_probabilities(model, z[0]).shape == (1, 1, 5, 5)  # one code (d,)
+    x = _images(model, batch=4)
+    with torch.no_grad():
+        expected = torch.sigmoid(model.decode(model.encode(x)[0]))
+    torch.testing.assert_close(reconstruct(model, x), expected)
+    torch.testing.assert_close(reconstruct(model, x), reconstruct(model, x))  # no sampling
+
+
+def test_conditional_models_get_their_labels_and_are_asked_for_them():
+    torch.manual_seed(0)
+    model = ConditionalVAE(num_classes=3, latent_dim=2, hidden_dims=(8,), input_shape=(1, 4, 4))
+    x = _images(model, batch=5)
+    y = torch.tensor([0, 1, 2, 0, 1])
+    mu, _ = encode_all(model, x, y, batch_size=2)
+    with torch.no_grad():
+        torch.testing.assert_close(mu, model.encode(x, y)[0])
+    one_label = decode_probabilities(model, mu, 2)  # one label for every code
+    torch.testing.assert_close(one_label, decode_probabilities(model, mu, torch.full((5,), 2)))
+    with pytest.raises(ValueError, match="conditional"):
+        encode_all(model, x)
+    with pytest.raises(ValueError, match="3 labels for 5 images"):
+        encode_all(model, x, y[:3])
+
+
+def test_encode_and_decode_batch_call_each_kind_of_model_its_way():
+    torch.manual_seed(0)
+    ar = AutoregressiveVAE(latent_dim=2, hidden_dims=(8,), ar_hidden=8, input_shape=(1, 3, 3))
+    x = (torch.rand(2, 1, 3, 3) > 0.5).float()
+    z = torch.randn(2, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(decode_batch(ar, z, x=x), ar.decode(z, x))  # teacher forcing
+        torch.testing.assert_close(decode_batch(ar, z), ar.decode(z))  # greedy generation
+        vae = VAE(latent_dim=2, hidden_dims=(4,), input_shape=(1, 3, 3))
+        torch.testing.assert_close(decode_batch(vae, z, x=x), vae.decode(z))  # x is not needed
+        torch.testing.assert_close(encode_batch(vae, x)[0], vae.encode(x)[0])
+
+
+def test_many_image_helpers_reject_what_is_not_a_model_or_images():
+    with pytest.raises(TypeError, match="Module"):
+        encode_all("not a model", torch.rand(2, 4))
+    with pytest.raises(TypeError, match="Module"):
+        decode_probabilities(object(), torch.rand(2, 4))
+    model = VAE(latent_dim=2, hidden_dims=(4,), input_shape=(1, 2, 2))
+    with pytest.raises(ValueError, match="non-empty"):
+        encode_all(model, torch.rand(0, 4))
+    with pytest.raises(TypeError, match="Dataset"):
+        as_image_batch("images")
+
+
+def test_evaluating_and_model_device():
+    model = VAE(latent_dim=2, hidden_dims=(4,), input_shape=(1, 2, 2)).train()
+    with evaluating(model):
+        assert not model.training and not torch.is_grad_enabled()
+    assert model.training and torch.is_grad_enabled()
+    assert model_device(model).type == "cpu"
+    assert model_device(torch.nn.Identity(), "meta").type == "meta"
+
+
+def test_parameter_count_counts_parameters_and_float_buffers():
+    model = VAE(latent_dim=2, hidden_dims=(4,), input_shape=(1, 2, 2))
+    assert parameter_count(model) == sum(p.numel() for p in model.parameters())
+    model.register_buffer("scale", torch.ones(5))
+    model.register_buffer("steps", torch.zeros(3, dtype=torch.long))  # not a stored weight
+    assert parameter_count(model) == sum(p.numel() for p in model.parameters()) + 5
+    with pytest.raises(TypeError, match="Module"):
+        parameter_count("VAE")

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import matplotlib
+import math
 
-matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from matplotlib.collections import PatchCollection
+from matplotlib.figure import Figure
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from vae_course import plots  # noqa: E402
-from vae_course.models import VAE, Autoencoder, ConditionalVAE  # noqa: E402
-from vae_course.train import History  # noqa: E402
+from vae_course import plots, toys
+from vae_course.history import History
+from vae_course.models import VAE, Autoencoder, ConditionalVAE
 
 SHAPE = (1, 8, 8)
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def model(latent_dim: int = 3) -> VAE:
@@ -180,3 +173,243 @@ def test_plots_leave_the_model_mode_unchanged(images):
     vae.train()
     plots.reconstructions(vae, images)
     assert vae.training
+
+
+def rand(n: int, seed: int = 0) -> torch.Tensor:
+    return torch.rand(n, *SHAPE, generator=torch.Generator().manual_seed(seed))
+
+
+random_images = rand
+
+
+def vae2() -> VAE:
+    torch.manual_seed(0)
+    return VAE(latent_dim=2, hidden_dims=(16,), input_shape=SHAPE)
+
+
+# ----------------------------------------------------------------------------- image_rows
+
+
+def test_image_rows_labels_each_row_in_order():
+    rows = {"input": rand(5), "decode(μ)": rand(5, 1), "a sample": rand(5, 2)}
+    fig = plots.image_rows(rows, title="Inputs and decodes")
+    ax = fig.axes[0]
+    assert isinstance(fig, Figure)
+    assert ax.get_title() == "Inputs and decodes"
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(rows)
+    ticks = ax.get_yticks()
+    assert all(a < b for a, b in zip(ticks, ticks[1:], strict=False))  # top to bottom
+    shown = ax.get_images()[0].get_array()
+    assert shown.shape[0] == 2 + 3 * (8 + 2) and shown.shape[1] == 2 + 5 * (8 + 2)
+
+
+def test_image_rows_shows_the_given_pixels_in_their_row():
+    top, bottom = torch.zeros(3, *SHAPE), torch.ones(3, *SHAPE)
+    shown = plots.image_rows({"black": top, "white": bottom}).axes[0].get_images()[0].get_array()
+    first_tile_top = shown[2:10, 2:10]
+    first_tile_bottom = shown[12:20, 2:10]
+    assert float(first_tile_top.max()) == 0.0 and float(first_tile_bottom.min()) == 1.0
+
+
+def test_image_rows_pads_shorter_rows():
+    fig = plots.image_rows({"four": rand(4), "two": rand(2)})
+    shown = fig.axes[0].get_images()[0].get_array()
+    assert shown.shape[1] == 2 + 4 * (8 + 2)
+    blank = shown[12:20, 2 + 3 * 10 : 10 + 3 * 10]  # last tile of the short row
+    assert float(blank.min()) == float(blank.max()) == 0.5
+
+
+@pytest.mark.parametrize(
+    ("rows", "error", "match"),
+    [
+        ({}, ValueError, "empty"),
+        ([rand(2)], TypeError, "dict"),
+        ({"a": rand(2), "b": torch.rand(2, 1, 9, 9)}, ValueError, "same"),
+        ({"a": "not images"}, TypeError, "tensor"),
+    ],
+)
+def test_image_rows_rejects_bad_input(rows, error, match):
+    with pytest.raises(error, match=match):
+        plots.image_rows(rows)
+
+
+# ----------------------------------------------------------------------------- teaching toys
+
+
+def test_gradient_estimates_figure_has_titles_labels_and_the_exact_gradient():
+    fig = plots.gradient_estimates(mu=0.5, sigma=0.2, n=500)
+    assert "μ = 0.50" in fig._suptitle.get_text() and "σ = 0.20" in fig._suptitle.get_text()
+    assert len(fig.axes) == 2
+    for ax, name in zip(fig.axes, ["score function", "reparameterisation"], strict=True):
+        assert ax.get_title().startswith(name) and "variance" in ax.get_title()
+        assert ax.get_xlabel() and ax.get_ylabel()
+        assert any(line.get_xdata()[0] == pytest.approx(1.0) for line in ax.get_lines())
+    score_var = float(fig.axes[0].get_title().split("variance")[1])
+    reparam_var = float(fig.axes[1].get_title().split("variance")[1])
+    assert score_var > 10 * reparam_var  # small sigma: the score function is far noisier
+    assert plots.gradient_estimates(title="Figure 3")._suptitle.get_text() == "Figure 3"
+
+
+@pytest.mark.parametrize("sigma", [0.0, -1.0, float("nan")])
+def test_gradient_estimates_rejects_a_bad_sigma(sigma):
+    with pytest.raises(ValueError, match="sigma"):
+        plots.gradient_estimates(sigma=sigma)
+
+
+def test_elbo_gap_figure_shows_the_gap_and_labels():
+    toy = toys.LinearGaussianToy()
+    fig = plots.elbo_gap(m=0.0, sigma=1.0, toy=toy)
+    left, right = fig.axes
+    assert fig._suptitle.get_text()
+    assert left.get_xlabel() == "z" and left.get_ylabel() == "density"
+    assert [t.get_text() for t in left.get_legend().get_texts()] == [
+        "prior p(z)",
+        "posterior p(z|x)",
+        "your q(z|x)",
+    ]
+    heights = [bar.get_height() for bar in right.patches]
+    assert heights[0] == pytest.approx(toy.log_evidence)
+    assert heights[2] == pytest.approx(heights[0] - heights[1])
+    assert heights[2] > 0.1  # q = prior is far from the posterior
+    at_posterior = plots.elbo_gap(toy.posterior_mean, math.sqrt(toy.posterior_var), toy)
+    assert at_posterior.axes[1].patches[2].get_height() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_elbo_gap_rejects_a_bad_toy():
+    with pytest.raises(TypeError, match="LinearGaussianToy"):
+        plots.elbo_gap(toy="toy")
+
+
+# ----------------------------------------------------------------------------- regions
+
+
+def test_posterior_regions_draws_one_ellipse_per_point_and_the_prior_circle():
+    x, labels = random_images(30), torch.arange(30) % 3
+    fig = plots.posterior_regions(vae2(), x, labels)
+    ax = fig.axes[0]
+    assert ax.get_title() and ax.get_xlabel() == "z1" and ax.get_ylabel() == "z2"
+    regions = [c for c in ax.collections if isinstance(c, PatchCollection)]
+    assert len(regions) == 1 and len(regions[0].get_paths()) == 30
+    assert len(ax.patches) == 1  # the prior's 95% circle
+    assert ax.patches[0].get_radius() == pytest.approx(plots.PRIOR_95_RADIUS)
+    assert ax.get_legend() is not None
+
+
+def test_prior_circle_holds_95_percent_of_the_prior():
+    z = torch.randn(200_000, 2, generator=torch.Generator().manual_seed(0))
+    inside = (z.norm(dim=1) <= plots.PRIOR_95_RADIUS).float().mean().item()
+    assert inside == pytest.approx(0.95, abs=0.005)
+
+
+def test_posterior_regions_of_an_autoencoder_draws_points_only_into_a_given_axes():
+    torch.manual_seed(0)
+    model = Autoencoder(latent_dim=2, hidden_dims=(16,), input_shape=SHAPE)
+    fig, (left, right) = plt.subplots(1, 2)
+    assert plots.posterior_regions(model, random_images(10), ax=right, title="AE") is fig
+    assert right.get_title() == "AE" and not right.patches
+    assert not any(isinstance(c, PatchCollection) for c in right.collections)
+
+
+def test_posterior_regions_refuses_other_latent_sizes():
+    torch.manual_seed(0)
+    with pytest.raises(ValueError, match="latent_scatter"):
+        plots.posterior_regions(
+            VAE(latent_dim=3, hidden_dims=(16,), input_shape=SHAPE), random_images(4)
+        )
+
+
+def test_image_rows_names_columns_and_axes():
+    fig = plots.image_rows(
+        {"a": rand(3), "b": rand(3, seed=1)},
+        title="Named",
+        columns=["x", "y", "z"],
+        xlabel="what the columns are",
+        ylabel="what the rows are",
+    )
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["x", "y", "z"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    assert ax.get_xlabel() == "what the columns are" and ax.get_ylabel() == "what the rows are"
+    with pytest.raises(ValueError, match="2 columns, but the rows have 3"):
+        plots.image_rows({"a": rand(3)}, columns=["x", "y"])
+
+
+# ----------------------------------------------------------------------------- the figure style
+
+
+def _every_figure() -> dict[str, Figure]:
+    """One figure from every plotting function of plots.__all__ (a new function must be added)."""
+    vae_model, ae = model(), Autoencoder(latent_dim=2, hidden_dims=(8,), input_shape=SHAPE)
+    x, labels = rand(12), torch.arange(12) % 3
+    return {
+        "image_grid": plots.image_grid(rand(20), nrow=10),
+        "image_rows": plots.image_rows({"a": rand(4), "b": rand(3)}, columns=list("wxyz")),
+        "reconstructions": plots.reconstructions(vae_model, x, n=6),
+        "prior_samples": plots.prior_samples(vae_model, n=16),
+        "latent_scatter": plots.latent_scatter(vae_model, x, labels),
+        "posterior_regions": plots.posterior_regions(vae2(), x, labels),
+        "interpolation_strip": plots.interpolation_strip(ae, x[0], x[1], steps=30),
+        "traversal_grid": plots.traversal_grid(vae_model, x[0], steps=25),
+        "training_curves": plots.training_curves(vae_history()),
+        "rate_distortion": plots.rate_distortion([(1.0, 80.0, "β = 1"), (3.0, 70.0, "β = 0.5")]),
+        "gradient_estimates": plots.gradient_estimates(n=200),
+        "elbo_gap": plots.elbo_gap(),
+    }
+
+
+def test_importing_plots_applies_the_course_style():
+    import matplotlib
+
+    style = matplotlib.rc_params_from_file(plots.STYLE, use_default_template=False)
+    assert len(style) >= 10
+    for key, value in style.items():
+        assert matplotlib.rcParams[key] == value, key
+    assert plots.STYLE.name == "course.mplstyle" and plots.STYLE.is_file()
+
+
+def _off_style_texts(fig: Figure) -> list[tuple[str, float]]:
+    """(text, size) of every non-empty text whose size is none of the style sheet's sizes."""
+    import matplotlib
+    from matplotlib.text import Text
+
+    rc = matplotlib.rcParams
+    sizes = {
+        matplotlib.font_manager.FontProperties(size=rc[key]).get_size_in_points()
+        for key in ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize",
+                    "ytick.labelsize", "legend.fontsize", "legend.title_fontsize",
+                    "figure.titlesize")
+    }  # fmt: skip
+    return [
+        (text.get_text(), text.get_fontsize())
+        for text in fig.findobj(Text)
+        if text.get_text() and text.get_fontsize() not in sizes
+    ]
+
+
+def test_every_plots_function_draws_in_the_course_style():
+    import matplotlib
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    figures = _every_figure()
+    functions = {name for name in plots.__all__ if callable(getattr(plots, name))}
+    assert set(figures) == functions  # every plotting function is checked here
+    for name, fig in figures.items():
+        assert fig.get_figwidth() <= plots.MAX_FIGURE_WIDTH + 1e-9, name
+        assert fig.dpi == matplotlib.rcParams["figure.dpi"], name
+        assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine), name
+        assert _off_style_texts(fig) == [], name
+
+
+def test_a_figure_with_its_own_font_size_is_caught():
+    """The check above can fail: a per-figure override is not one of the style's sizes."""
+    fig = plots.image_grid(rand(4))
+    assert _off_style_texts(fig) == []
+    fig.axes[0].set_title("tiny", fontsize=6.5)
+    assert _off_style_texts(fig) == [("tiny", 6.5)]
+
+
+def test_wide_image_figures_shrink_their_tiles_to_the_maximum_width():
+    narrow = plots.image_grid(rand(4), nrow=4)
+    wide = plots.image_grid(rand(40), nrow=40)
+    assert narrow.get_figwidth() < plots.MAX_FIGURE_WIDTH
+    assert wide.get_figwidth() == pytest.approx(plots.MAX_FIGURE_WIDTH)

@@ -1,9 +1,14 @@
 """vae-course: the helper package behind the Variational Autoencoder course.
 
-Modules (one job each): ``data``, ``shapes``, ``models``, ``losses``, ``schedules``,
-``train``, ``diagnostics``, ``plots``, ``widgets``, ``drills``, ``authoring``,
-``grading``, ``cli``; ``config`` holds the environment switches and ``storage``
-the cache directory and atomic writes.
+Modules (one job each): ``data`` and ``shapes`` (data sets), ``models`` (a package, one
+file per family), ``losses``, ``schedules``, ``train`` (the loop; ``history``,
+``model_cache``, ``divergence`` and ``training_data`` beside it), ``diagnostics``,
+``generation``, ``plots``, ``widgets``, ``toys``, ``measured`` (the numbers the prose
+quotes), ``drills`` (the graded exercises), ``grading`` (classroom grading, one module per
+stage), ``authoring`` (student notebooks from solutions), ``contest`` and ``practice``
+(olympiad), ``course_files``, ``lab`` and ``nbgrader_export`` (ways in), ``doctor`` and
+``cli``; ``config`` holds the environment switches, ``storage`` the cache directory and
+atomic writes, ``_checks`` the argument checks.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -7,6 +7,9 @@
 ``VAE_COURSE_CACHE=DIR``  where datasets, trained models and progress are kept
                           (see :func:`vae_course.storage.cache_dir`).
 ``VAE_COURSE_DEVICE=...`` force a torch device (``cpu``, ``cuda``, ``mps``).
+``VAE_COURSE_GRADED=1``   set by the classroom grader inside its sandbox: a graded run.
+``VAE_COURSE_MEASURE=DIR`` set by ``make measure``: chapters record the numbers their prose
+                          quotes into DIR (:mod:`vae_course.measured`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,17 @@ def fast_mode() -> bool:
 def offline_mode() -> bool:
     """True when ``VAE_COURSE_OFFLINE`` is set: no download is ever attempted."""
     return _flag("VAE_COURSE_OFFLINE")
+
+
+def graded_run() -> bool:
+    """True inside the classroom grader's sandbox (``VAE_COURSE_GRADED=1``)."""
+    return _flag("VAE_COURSE_GRADED")
+
+
+def measure_dir() -> str | None:
+    """The folder ``make measure`` records into (``VAE_COURSE_MEASURE``), else None."""
+    folder = os.environ.get("VAE_COURSE_MEASURE", "").strip()
+    return folder or None
 
 
 def exam_mode() -> bool:

@@ -37,8 +37,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
+
+from vae_course import losses
+from vae_course._checks import positive_number
+from vae_course.models import parameter_count as _stored_numbers
 
 OK = "OK"
 RUNTIME_ERROR = "runtime error"
@@ -58,6 +61,7 @@ class ContestTask:
     ``baseline`` and ``reference`` are negative ELBOs in nats per image: the baseline is
     what an independent-pixel model with the training set's mean pixel values scores; the
     reference is a tuned in-budget VAE trained within the time limit.
+    Used in 09_olympiad_practice (the contest task).
     """
 
     name: str
@@ -93,6 +97,7 @@ def ramp(value: float, baseline: float, reference: float) -> float:
     score = 100 · (value − baseline) / (reference − baseline), clipped to [0, 100]; it works
     whether lower is better (reference < baseline, as for a negative ELBO) or higher. A
     non-finite value scores 0.
+    Used in 09_olympiad_practice (the contest task).
     """
     if baseline == reference:
         raise ValueError("baseline and reference must differ")
@@ -105,14 +110,11 @@ def parameter_count(model: nn.Module) -> int:
     """Every number the model stores: parameters plus floating-point buffers.
 
     For a loaded submission, the exported program's weights and tensor constants.
+    Used in 09_olympiad_practice (the contest task).
     """
     if isinstance(model, Submission):
         return model.parameter_count
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"expected a torch.nn.Module, got {type(model).__name__}")
-    count = sum(p.numel() for p in model.parameters())
-    count += sum(b.numel() for b in model.buffers() if b.is_floating_point())
-    return int(count)
+    return _stored_numbers(model)
 
 
 class _ElboProgram(nn.Module):
@@ -129,7 +131,9 @@ class _ElboProgram(nn.Module):
 
 
 class Submission(nn.Module):
-    """A loaded submission: ``forward(x, eps) -> (logits, mu, log_var)``, ``latent_dim``."""
+    """A loaded submission: ``forward(x, eps) -> (logits, mu, log_var)``, ``latent_dim``.
+    Used in 09_olympiad_practice (the contest task).
+    """
 
     def __init__(self, program: nn.Module, latent_dim: int, parameter_count: int) -> None:
         super().__init__()
@@ -188,8 +192,9 @@ def negative_elbo(model: nn.Module, images: Tensor, seed: int = 0) -> float:
 
     −ELBO(x) = Σ_pixels BCE(logits, x) + KL(N(mu, diag exp(log_var)) ‖ N(0, I)), with one
     z = mu + exp(log_var / 2)·ε per image and ε drawn from a generator seeded by ``seed``
-    (the same noise for every submission). ValueError if the outputs have the wrong shapes
-    or are not finite.
+    (the same noise for every submission); the terms are those of
+    :func:`vae_course.losses.elbo`. ValueError if the outputs have the wrong shapes or are
+    not finite. Used in 09_olympiad_practice (the contest's grader).
     """
     program, latent_dim = _as_program(model)
     images = torch.as_tensor(images, dtype=torch.float32)
@@ -214,9 +219,7 @@ def negative_elbo(model: nn.Module, images: Tensor, seed: int = 0) -> float:
                         f"{tuple(log_var.shape)} do not match images {tuple(x.shape)} and a "
                         f"latent of size {latent_dim}"
                     )
-                bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
-                kl = 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1)
-                total += float(bce.flatten(1).sum(1).sum() + kl.sum())
+                total -= float(losses.elbo(x, logits, mu, log_var).elbo.sum())
     finally:
         model.train(was_training)
     value = total / images.shape[0]
@@ -230,6 +233,7 @@ def held_out(split: str = "public", task: ContestTask = TASK) -> Tensor:
 
     The test split of ``task.dataset`` is shuffled with ``task.split_seed``; the first half
     is public, the rest private. (In fast mode the test split itself is smaller.)
+    Used in 09_olympiad_practice (the contest task).
     """
     if split not in SPLITS:
         raise ValueError(f"split must be 'public' or 'private', got {split!r}")
@@ -249,6 +253,7 @@ class ContestResult:
 
     ``metrics`` and ``scores`` map each evaluated split to its negative ELBO and score;
     ``score`` is the final one (private when evaluated, else public; 0 unless ``OK``).
+    Used in 09_olympiad_practice (the contest task).
     """
 
     verdict: str
@@ -316,6 +321,7 @@ def score(
     known (over ``task.time_limit_s`` gives "time limit"). Over the parameter budget gives
     "over budget"; outputs of the wrong shape, or not finite, "presentation error". Every
     verdict but OK scores 0. Never raises for a bad model.
+    Used in 09_olympiad_practice (the contest task).
     """
     splits = (split,) if isinstance(split, str) else tuple(split)
     for name in splits:
@@ -370,6 +376,7 @@ def timed_training(
     An exception from ``train`` gives "runtime error"; taking longer than
     ``task.time_limit_s`` gives "time limit" (0 points). The limit is checked when ``train``
     returns (use :func:`run_submission` for a hard stop).
+    Used in 09_olympiad_practice (the contest task).
     """
     start = float(clock())
     try:
@@ -395,6 +402,7 @@ def save_submission(
     The model is exported with ``torch.export`` (batch size free) so the grader can load it
     without your code; the file is ``task.submission_file`` in the current directory unless
     ``path`` is given. ValueError with the reason if the model cannot be exported.
+    Used in 09_olympiad_practice (the contest task).
     """
     _check_scorable(model)
     if isinstance(model, Submission):
@@ -429,7 +437,9 @@ def save_submission(
 
 
 def load_submission(path: str | os.PathLike) -> Submission:
-    """Load a file written by :func:`save_submission`; ValueError if it is not one."""
+    """Load a file written by :func:`save_submission`; ValueError if it is not one.
+    Used in 09_olympiad_practice (the contest task).
+    """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no submission file at {path}")
@@ -517,6 +527,7 @@ def run_submission(
     an empty ``VAE_COURSE_CACHE``, so no trained model is loaded from an earlier run. Then
     the file the notebook saved (``task.submission_file``) is loaded and scored on the
     public and private splits.
+    Used in 09_olympiad_practice (the contest task).
     """
     import nbformat
 
@@ -527,9 +538,9 @@ def run_submission(
         notebook = nbformat.read(path, as_version=4)
     except Exception as error:  # noqa: BLE001 - not JSON, not a notebook
         raise ValueError(f"{path} is not a readable notebook: {error}") from error
-    limit = float(task.time_limit_s if timeout is None else timeout)
-    if not limit > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    limit = positive_number(
+        task.time_limit_s if timeout is None else timeout, "timeout (in seconds)"
+    )
     task = task.with_limits(time_limit_s=limit)
     workdir = Path(tempfile.mkdtemp(prefix="vae-contest-"))
     try:

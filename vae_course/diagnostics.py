@@ -1,9 +1,9 @@
 """Is the latent space used? KL per dimension, active units, mutual information, MIG.
 
 Every function that takes a ``model`` encodes ``images`` (a tensor (N, C, H, W) / (N, D),
-or any object with an ``.images`` tensor such as a :class:`vae_course.data.Dataset`) in
-minibatches under ``torch.no_grad()`` in eval mode, on the model's device, and puts the
-model back in the mode it was in. Posterior means mu(x) stand for the code of x; an
+or any object with an ``.images`` tensor such as a :class:`vae_course.data.Dataset`) with
+:func:`vae_course.models.encode_all`: in minibatches under ``torch.no_grad()`` in eval
+mode, on the model's device, putting the model back in the mode it was in. Posterior means mu(x) stand for the code of x; an
 :class:`~vae_course.models.Autoencoder`'s code is used as its mean where that makes sense.
 """
 
@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .losses import kl_divergence_per_dim
+from vae_course._checks import finite_number, integer, positive_int
+from vae_course.data import subset_indices
+from vae_course.losses import kl_divergence_per_dim
+from vae_course.models import as_image_batch, encode_all
 
 __all__ = [
     "CollapseReport",
     "active_units",
     "active_units_from_means",
-    "evaluating",
     "collapse_report",
-    "encode_dataset",
     "kl_per_dimension",
     "mig",
     "mig_from_codes",
@@ -43,70 +42,8 @@ _LOG_2PI = math.log(2.0 * math.pi)
 # ----------------------------------------------------------------------------- encoding
 
 
-@contextmanager
-def evaluating(model: nn.Module) -> Iterator[None]:
-    """Context: eval mode and no gradients inside; the model's previous mode is restored."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
-
-
-def _images_of(images: object, name: str = "images") -> Tensor:
-    if not isinstance(images, Tensor) and isinstance(getattr(images, "images", None), Tensor):
-        images = images.images  # a Dataset
-    if not isinstance(images, Tensor):
-        raise TypeError(
-            f"{name} must be a tensor of images (N, C, H, W) or a Dataset with .images, "
-            f"got {type(images).__name__}"
-        )
-    if images.dim() < 2 or images.shape[0] == 0:
-        raise ValueError(f"{name} must be a non-empty batch (N, ...), got {tuple(images.shape)}")
-    return images
-
-
-def _check_batch_size(batch_size: int) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    return batch_size
-
-
-def encode_dataset(
-    model: nn.Module, images: Tensor, batch_size: int = 512
-) -> tuple[Tensor, Tensor | None]:
-    """Encode every image: (mu (N, d), log_var (N, d)) on the CPU, float32.
-
-    For an autoencoder (``encode`` returns one tensor) the result is (codes (N, d), None).
-    Runs in eval mode under ``torch.no_grad()``; the model's mode is restored afterwards.
-    """
-    images = _images_of(images)
-    batch_size = _check_batch_size(batch_size)
-    if not isinstance(model, nn.Module) or not hasattr(model, "encode"):
-        raise TypeError(f"model must be an nn.Module with an encode method, got {model!r:.80}")
-    try:
-        device = next(model.parameters()).device
-    except StopIteration:
-        device = images.device
-    mus, log_vars = [], []
-    with evaluating(model):
-        for start in range(0, images.shape[0], batch_size):
-            out = model.encode(images[start : start + batch_size].to(device))
-            if isinstance(out, tuple):
-                mu, log_var = out
-                log_vars.append(log_var.detach().float().cpu())
-            else:
-                mu = out
-            mus.append(mu.detach().float().cpu())
-    mu = torch.cat(mus).reshape(images.shape[0], -1)
-    log_var = torch.cat(log_vars).reshape(images.shape[0], -1) if log_vars else None
-    return mu, log_var
-
-
 def _posterior(model: nn.Module, images: Tensor, batch_size: int) -> tuple[Tensor, Tensor]:
-    mu, log_var = encode_dataset(model, images, batch_size)
+    mu, log_var = encode_all(model, images, batch_size=batch_size)
     if log_var is None:
         raise TypeError(
             f"{type(model).__name__} has no posterior variance (encode returns one tensor): "
@@ -123,6 +60,7 @@ def kl_per_dimension(model: nn.Module, images: Tensor, batch_size: int = 512) ->
 
     KL_j = 1/N sum_n 1/2 (mu_nj^2 + sigma_nj^2 - log sigma_nj^2 - 1), in nats; the sum over
     j is the average KL term of the ELBO. A dimension with KL_j ~ 0 is unused (collapsed).
+    Used in 02_vae.
     """
     mu, log_var = _posterior(model, images, batch_size)
     return kl_divergence_per_dim(mu, log_var).mean(dim=0)
@@ -134,13 +72,13 @@ def active_units_from_means(mu: Tensor, threshold: float = 0.01) -> int:
     ``mu`` (N, d) are posterior means E_q[z|x_n] (N >= 2); the variance over examples is the
     unbiased sample variance. A dimension whose mean does not move with x carries no
     information about x.
+    Taught in 06_posterior_collapse, Exercise 6.1 (the package's active_units).
     """
     if not isinstance(mu, Tensor):
         raise TypeError(f"mu must be a tensor (N, d), got {type(mu).__name__}")
     if mu.dim() != 2 or mu.shape[0] < 2:
         raise ValueError(f"mu must be shaped (N, d) with N >= 2, got {tuple(mu.shape)}")
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold < 0:
-        raise ValueError(f"threshold must be a non-negative number, got {threshold!r}")
+    threshold = finite_number(threshold, "threshold", minimum=0.0)
     return int((mu.detach().cpu().double().var(dim=0) > threshold).sum().item())
 
 
@@ -151,8 +89,9 @@ def active_units(
 
     Encodes the images (posterior means; an autoencoder's codes) and calls
     :func:`active_units_from_means`.
+    Used in 02_vae, 04_elbo and 07_beta_vae.
     """
-    mu, _ = encode_dataset(model, images, batch_size)
+    mu, _ = encode_all(model, images, batch_size=batch_size)
     return active_units_from_means(mu, threshold)
 
 
@@ -170,6 +109,7 @@ def mutual_information_from_posteriors(
     (logsumexp_m log q(z_n|x_m) - log N)], both terms at the same z_n so their noise cancels.
     ``mu``, ``log_var`` (N, d). The estimate is biased, lies in [0, log N] up to noise and
     saturates near log N when the posteriors barely overlap.
+    Used by collapse_report (05_kl_annealing, 06_posterior_collapse).
     """
     if mu.shape != log_var.shape or mu.dim() != 2 or mu.shape[0] < 2:
         raise ValueError(
@@ -195,14 +135,13 @@ def mutual_information_from_posteriors(
 
 
 def _subset(images: Tensor, max_examples: int | None, seed: int) -> Tensor:
+    """At most ``max_examples`` images, a seeded random subset (:func:`data.subset_indices`)."""
     if max_examples is None:
         return images
-    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 2:
-        raise ValueError(f"max_examples must be an integer >= 2 or None, got {max_examples!r}")
+    max_examples = integer(max_examples, "max_examples (or None)", minimum=2)
     if images.shape[0] <= max_examples:
         return images
-    generator = torch.Generator().manual_seed(seed)
-    index = torch.randperm(images.shape[0], generator=generator)[:max_examples]
+    index = subset_indices(images.shape[0], max_examples, seed=seed)
     return images[index.to(images.device)]
 
 
@@ -218,8 +157,9 @@ def mutual_information(
     See :func:`mutual_information_from_posteriors` for the estimator (cost N^2 d, hence the
     random subset, drawn with ``seed``). Near 0 means z tells nothing about x (collapse); the
     estimate saturates near log N (7.6 nats for N = 2048).
+    Not called by a chapter; collapse_report (06_posterior_collapse) reports the same estimate.
     """
-    images = _subset(_images_of(images), max_examples, seed)
+    images = _subset(as_image_batch(images), max_examples, seed)
     mu, log_var = _posterior(model, images, batch_size)
     return mutual_information_from_posteriors(mu, log_var, torch.Generator().manual_seed(seed + 1))
 
@@ -235,6 +175,7 @@ class CollapseReport:
     ``active_units`` of ``latent_dim``; ``mutual_information`` I(x; z) estimate (nats);
     ``collapsed`` True when no unit is active or the total KL is below 1 nat; ``verdict``
     one line, e.g. ``"collapsed: 0/20 active units, KL 0.01 nats, I(x;z) 0.00 nats"``.
+    What collapse_report returns in 05_kl_annealing and 06_posterior_collapse.
     """
 
     kl_per_dim: Tensor
@@ -288,8 +229,9 @@ def collapse_report(
     Verdict: ``"collapsed: ..."`` when no unit is active (threshold on Var_x mu) or the
     average total KL is below 1 nat, else ``"healthy: ..."`` (noting unused dimensions).
     All statistics use at most ``max_examples`` images (a random subset drawn with ``seed``).
+    Used in 05_kl_annealing and 06_posterior_collapse.
     """
-    images = _subset(_images_of(images), max_examples, seed)
+    images = _subset(as_image_batch(images), max_examples, seed)
     mu, log_var = _posterior(model, images, batch_size)
     kl_dims = kl_divergence_per_dim(mu, log_var).mean(dim=0)
     kl_total = float(kl_dims.sum())
@@ -340,11 +282,11 @@ def mutual_information_matrix(codes: Tensor, factors: Tensor, n_bins: int = 20) 
     ``codes`` (N, d) are discretised into ``n_bins`` equal-width bins per dimension;
     ``factors`` (N, K) are treated as discrete labels (factor classes); MI by sklearn's
     ``mutual_info_score`` on the empirical joint distribution.
+    Used by mig (07_beta_vae).
     """
     from sklearn.metrics import mutual_info_score
 
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 2:
-        raise ValueError(f"n_bins must be an integer >= 2, got {n_bins!r}")
+    n_bins = integer(n_bins, "n_bins", minimum=2)
     codes_np = _as_2d_array(codes, "codes").astype(np.float64)
     factors_np = _as_2d_array(factors, "factors")
     if codes_np.shape[0] != factors_np.shape[0]:
@@ -369,6 +311,7 @@ def mig_from_codes(codes: Tensor, factors: Tensor, n_bins: int = 20) -> float:
     code dimensions with the largest MI with factor v_k (codes discretised into ``n_bins``
     bins, MI and H by sklearn's ``mutual_info_score``). In [0, 1]: 1 when each factor is
     captured by one dimension alone. Factors that never vary in the data (H = 0) are skipped.
+    Used by mig (07_beta_vae).
     """
     matrix = mutual_information_matrix(codes, factors, n_bins)
     if matrix.shape[0] < 2:
@@ -402,8 +345,9 @@ def mig(
     ``load_dataset("shapes").factor_classes``); ``factor_sizes`` (optional, length K)
     checks that every class lies in 0..size-1 (catching factor *values* passed by mistake).
     See :func:`mig_from_codes` for the formula.
+    Used in 07_beta_vae.
     """
-    images = _images_of(images)
+    images = as_image_batch(images)
     factors = _as_2d_array(factor_classes, "factor_classes")
     if factors.shape[0] != images.shape[0]:
         raise ValueError(
@@ -428,7 +372,7 @@ def mig(
                     f"factor {k} has classes outside 0..{size - 1} (min {column.min()}, "
                     f"max {column.max()})"
                 )
-    codes, _ = encode_dataset(model, images, batch_size)
+    codes, _ = encode_all(model, images, batch_size=batch_size)
     return mig_from_codes(codes, factors, n_bins)
 
 
@@ -436,7 +380,7 @@ def mig(
 
 
 def _flat_binary(images: object, name: str, threshold: float) -> Tensor:
-    images = _images_of(images, name)
+    images = as_image_batch(images, name)
     return (images.detach().float().cpu().flatten(1) > threshold).float()
 
 
@@ -456,13 +400,14 @@ def nearest_training_image(
     digit (it hedges between them), so blurry, undecided decodings would score as
     "near a real image". After thresholding, a blur becomes either an empty image or a blob,
     both many flips away from any real digit, while a sharp, digit-like decoding stays close.
+    Used in 01_autoencoder and 02_vae.
     """
     threshold = float(threshold)
     if not 0.0 <= threshold < 1.0:
         raise ValueError(
             f"threshold must lie in [0, 1) for pixel values in [0, 1], got {threshold}"
         )
-    batch_size = _check_batch_size(batch_size)
+    batch_size = positive_int(batch_size, "batch_size")
     a_all = _flat_binary(images, "images", threshold)
     b = _flat_binary(reference, "reference", threshold)
     if a_all.shape[1] != b.shape[1]:

@@ -101,7 +101,6 @@ def plot_mutual_information(
     ax.set_ylabel("latent dimension")
     ax.set_title(title)
     fig.colorbar(image, ax=ax, label="I(z_j; v_k) / H(v_k)")
-    fig.tight_layout()
     return fig
 
 

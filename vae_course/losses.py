@@ -23,6 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from vae_course._checks import positive_int
+from vae_course.models import reparameterize
+
 __all__ = [
     "ElboTerms",
     "bernoulli_log_likelihood",
@@ -33,6 +36,7 @@ __all__ = [
     "kl_between",
     "kl_divergence",
     "kl_divergence_per_dim",
+    "negative_elbo",
     "negative_elbo_loss",
     "reconstruction_log_likelihood",
     "vae_loss",
@@ -48,6 +52,7 @@ class ElboTerms(NamedTuple):
     ``elbo = reconstruction - kl`` (the true bound, whatever beta training used);
     ``reconstruction`` = log p(x|z) for one z ~ q(z|x) (a log-likelihood: higher is better);
     ``kl`` = KL(q(z|x) || p(z)) in closed form.
+    What elbo returns (04_elbo).
     """
 
     elbo: Tensor
@@ -123,6 +128,7 @@ def kl_divergence_per_dim(mu: Tensor, log_var: Tensor) -> Tensor:
 
     KL_bj = 1/2 (mu_bj^2 + exp(log_var_bj) - log_var_bj - 1), no reduction. This is what
     free bits (:func:`vae_course.schedules.free_bits_kl`) and KL-per-dimension plots use.
+    Used in 06_posterior_collapse (free bits act on it).
     """
     mu, log_var = _gaussian_params(mu, log_var)
     return 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1.0)
@@ -133,6 +139,7 @@ def kl_divergence(mu: Tensor, log_var: Tensor) -> Tensor:
 
     KL_b = 1/2 sum_j (mu_bj^2 + sigma_bj^2 - log sigma_bj^2 - 1), summed over latent
     dimensions, **not** over the batch: (B, d) -> (B,). Zero exactly at mu = 0, log_var = 0.
+    Taught in 04_elbo, Exercise 4.1; used in 08_applications.
     """
     return _sum_per_example(kl_divergence_per_dim(mu, log_var))
 
@@ -150,6 +157,7 @@ def kl_between(
     tensors or floats broadcastable to (B, d) (e.g. a learned prior of shape (d,)).
     Returns (B,), summed over latent dimensions. ``kl_between(mu, lv, 0.0, 0.0)`` equals
     :func:`kl_divergence`.
+    Used in 04_elbo (the ELBO's gap is a KL between Gaussians).
     """
     mu_q, log_var_q = _gaussian_params(mu_q, log_var_q)
     mu_p = torch.as_tensor(mu_p, dtype=mu_q.dtype, device=mu_q.device)
@@ -186,6 +194,7 @@ def bernoulli_log_likelihood(logits: Tensor, x: Tensor) -> Tensor:
     = -BCEWithLogits(l, x) summed over every non-batch dimension: (B, ...) -> (B,).
     ``x`` holds values in [0, 1] and may be flattened ((B, 784) against (B, 1, 28, 28)
     logits). For grey-level x this is a useful loss but not a normalised likelihood.
+    Used in 08_applications (the course's reconstruction error).
     """
     logits = _tensor(logits, "logits")
     x = _match_targets(logits, x, "logits")
@@ -200,6 +209,7 @@ def gaussian_log_likelihood(mean: Tensor, x: Tensor, log_sigma: float | Tensor =
     pixels per example. ``log_sigma`` is a float (fixed sigma) or a tensor (e.g. a learned
     ``nn.Parameter``) broadcastable to ``mean``'s shape: a scalar, per pixel (C, H, W) or per
     example. With sigma fixed, maximising it is minimising the summed squared error.
+    The Gaussian likelihood of 04_elbo; used by fit(likelihood="gaussian").
     """
     mean = _tensor(mean, "mean")
     x = _match_targets(mean, x, "mean")
@@ -230,6 +240,7 @@ def reconstruction_log_likelihood(
     ``"bernoulli"``: :func:`bernoulli_log_likelihood` (logits, x).
     ``"gaussian"``: :func:`gaussian_log_likelihood` (sigmoid(logits), x, log_sigma): the
     decoder's pixel means stay in [0, 1], as in ``model.sample``.
+    Used by elbo and fit (every chapter); no chapter calls it.
     """
     if _check_likelihood(likelihood) == "bernoulli":
         return bernoulli_log_likelihood(logits, x)
@@ -255,6 +266,7 @@ def elbo(
     (B, C, H, W), mu and log_var (B, d). Returns ``ElboTerms(elbo, reconstruction, kl)``,
     each (B,) (no batch reduction); the training loss is ``terms.loss(beta)`` =
     mean_b(-reconstruction_b + beta * kl_b).
+    Used in 04_elbo and 08_applications.
     """
     reconstruction = reconstruction_log_likelihood(logits, x, likelihood, log_sigma)
     kl = kl_divergence(mu, log_var)
@@ -288,10 +300,50 @@ def negative_elbo_loss(
     loss = mean_b [-log p(x_b|z_b) + beta * KL_b] with z_b ~ q(z|x_b) (one sample); with
     beta = 1 it is the negative ELBO averaged over the batch. ``model(x)`` must return a
     ``VAEOutput``.
+    Not used by a chapter: 04_elbo's loss (Exercise 4.4) as one call on a model.
     """
     out = _vae_output(model, x)
     terms = elbo(x, out.logits, out.mu, out.log_var, likelihood=likelihood, log_sigma=log_sigma)
     return terms.loss(beta), terms
+
+
+def _encoded_gaussian(model: torch.nn.Module, x: Tensor, what: str) -> tuple[Tensor, Tensor]:
+    encoded = model.encode(x)
+    if not (isinstance(encoded, tuple) and len(encoded) == 2):
+        raise TypeError(
+            f"{type(model).__name__}.encode must return (mu, log_var); "
+            f"{what} needs a VAE, not an Autoencoder"
+        )
+    return _gaussian_params(*encoded)
+
+
+@torch.no_grad()
+def negative_elbo(
+    model: torch.nn.Module,
+    x: Tensor,
+    samples: int = 1,
+    *,
+    likelihood: str = "bernoulli",
+    log_sigma: float | Tensor = 0.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """The negative ELBO of each example, (B,) in nats, averaged over ``samples`` draws of z.
+
+    -ELBO(x) = 1/S sum_s [-log p(x | z_s) + KL(q(z|x) || N(0, I))], z_s ~ q(z|x) drawn as
+    mu + exp(log_var / 2) * eps_s with eps_s from ``generator`` (seed it for a
+    reproducible score). A score, not a loss: computed without gradients (train with
+    :func:`negative_elbo_loss`). Works with any model with ``encode(x) -> (mu, log_var)``
+    and ``decode(z) -> logits``. Used in 08_applications (the second anomaly score).
+    """
+    samples = positive_int(samples, "samples")
+    _check_likelihood(likelihood)
+    mu, log_var = _encoded_gaussian(model, x, "the negative ELBO")
+    total = torch.zeros(mu.shape[0], device=mu.device)
+    for _ in range(samples):
+        z = reparameterize(mu, log_var, generator)
+        logits = model.decode(z)
+        total -= elbo(x, logits, mu, log_var, likelihood=likelihood, log_sigma=log_sigma).elbo
+    return total / samples
 
 
 def vae_loss(
@@ -302,6 +354,7 @@ def vae_loss(
     reconstruction = mean_b BCEWithLogits(logits_b, x_b) summed over pixels (>= 0, a loss);
     kl = mean_b KL_b (closed form, summed over latent dims); loss = reconstruction + beta * kl,
     which for beta = 1 is the negative ELBO per example, averaged.
+    Taught in 04_elbo, Exercise 4.4 (07_beta_vae, Exercise 7.1 weights its KL by β).
     """
     reconstruction = -bernoulli_log_likelihood(logits, x).mean()
     kl = kl_divergence(mu, log_var).mean()
@@ -316,6 +369,7 @@ def iwae_from_log_weights(log_w: Tensor) -> Tensor:
 
     L_K = log (1/K) sum_k w_k = logsumexp_k(log w_k) - log K, with
     log w_k = log p(x, z_k) - log q(z_k|x), z_k ~ q(z|x). K = 1 gives the ELBO estimate.
+    Taught in 04_elbo, Exercise 4.5.
     """
     log_w = _tensor(log_w, "log_w")
     if log_w.dim() != 2:
@@ -341,24 +395,17 @@ def iwae_bound(
     time to bound memory (default: about 2048 decoded images per chunk). Works with any
     model with ``encode(x) -> (mu, log_var)`` and ``decode(z) -> logits``. Gradients flow
     (it can train an IWAE); wrap in ``torch.no_grad()`` for evaluation.
+    Used in 04_elbo (IWAE bounds).
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k (the number of importance samples) must be an int >= 1, got {k!r}")
+    k = positive_int(k, "k (the number of importance samples)")
     _check_likelihood(likelihood)
-    encoded = model.encode(x)
-    if not (isinstance(encoded, tuple) and len(encoded) == 2):
-        raise TypeError(
-            f"{type(model).__name__}.encode must return (mu, log_var); "
-            "the IWAE bound needs a VAE, not an Autoencoder"
-        )
-    mu, log_var = _gaussian_params(*encoded)
+    mu, log_var = _encoded_gaussian(model, x, "the IWAE bound")
     batch, d = mu.shape[0], mu.shape[1:].numel()
     mu, log_var = mu.reshape(batch, d), log_var.reshape(batch, d)
     x_flat = _tensor(x, "x").reshape(batch, -1)
     if chunk_size is None:
         chunk_size = max(1, 2048 // max(batch, 1))
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    chunk_size = positive_int(chunk_size, "chunk_size")
     std = torch.exp(0.5 * log_var)
     chunks = []
     for start in range(0, k, chunk_size):

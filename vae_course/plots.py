@@ -1,8 +1,13 @@
-"""Pictures of what a (variational) autoencoder learned.
+"""Pictures of what a (variational) autoencoder learned, in the course's one figure style.
 
 Every plotting function returns the matplotlib ``Figure`` it drew (made with
 ``plt.subplots``; nothing is shown or closed here: end the notebook cell with ``;`` or
 ``plt.show()``). Each figure has a title, and labelled axes where axes mean something.
+
+Importing this module applies the course's style sheet (``vae_course/course.mplstyle``,
+:data:`STYLE`): font sizes, 90 dpi and constrained layout for every figure of the
+session, the chapters' own ``plt.subplots`` figures included. Figures are at most
+:data:`MAX_FIGURE_WIDTH` inches wide, so a notebook shows them all at their natural size.
 
 Models follow the course interface (:mod:`vae_course.models`): ``encode(x)`` returns
 ``(mu, log_var)`` for a VAE or a code ``z`` for an autoencoder, and ``decode(z)`` returns
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -22,18 +28,20 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from vae_course.diagnostics import evaluating
+from vae_course import _tiles
+from vae_course._checks import finite_number, positive_int, positive_number
+from vae_course.models import check_model, decode_probabilities, encode_all, posterior_mean
 from vae_course.toys import LinearGaussianToy, single_sample_gradients
 
 __all__ = [
-    "decode_probabilities",
+    "MAX_FIGURE_WIDTH",
+    "STYLE",
     "elbo_gap",
     "gradient_estimates",
     "image_grid",
     "image_rows",
     "interpolation_strip",
     "latent_scatter",
-    "posterior_mean",
     "posterior_regions",
     "prior_samples",
     "rate_distortion",
@@ -42,110 +50,19 @@ __all__ = [
     "traversal_grid",
 ]
 
-_PAD = 2  # pixels between tiles
-_PAD_VALUE = 0.5  # grey separators show on black and on white digits
-_ENCODE_CHUNK = 2048
+STYLE = Path(__file__).with_name("course.mplstyle")  # the course's one figure style
+MAX_FIGURE_WIDTH = 10.0  # inches: 900 pixels at the style's 90 dpi
+plt.style.use(STYLE)
+
+_TILE = 0.6  # inches per image tile, unless the figure would be wider than allowed
+_LABELS = 1.3  # inches for row labels (tick labels and an axis label) left of the tiles
 
 
 # ----------------------------------------------------------------------------- helpers
 
 
-def _as_images(images: Any, name: str = "images") -> Tensor:
-    """Return images as a float tensor (N, C, H, W) on the CPU."""
-    if not isinstance(images, Tensor):
-        try:
-            images = torch.as_tensor(images)
-        except (TypeError, ValueError, RuntimeError) as error:
-            raise TypeError(
-                f"{name} must be a tensor of images, got {type(images).__name__}"
-            ) from error
-    images = images.detach()
-    if images.dim() == 2:
-        images = images[None, None]
-    elif images.dim() == 3:
-        images = images[:, None]
-    if images.dim() != 4 or images.shape[0] == 0:
-        raise ValueError(
-            f"{name} must be shaped (N, C, H, W), (N, H, W) or (H, W) with N >= 1; "
-            f"got {tuple(images.shape)}"
-        )
-    return images.float().cpu()
-
-
-def _check_model(model: Any) -> nn.Module:
-    if not isinstance(model, nn.Module) or not callable(getattr(model, "decode", None)):
-        raise TypeError(
-            "model must be a torch.nn.Module with encode(x) and decode(z) methods, "
-            f"got {type(model).__name__}"
-        )
-    return model
-
-
-def _device(model: nn.Module) -> torch.device:
-    parameter = next(model.parameters(), None)
-    return parameter.device if parameter is not None else torch.device("cpu")
-
-
-def _labels_for(model: nn.Module, labels: Any, count: int) -> Tensor | None:
-    """Labels (count,) on the model's device for a conditional model, else None."""
-    if getattr(model, "num_classes", None) is None:
-        return None
-    if labels is None:
-        raise ValueError(
-            f"{type(model).__name__} is conditional (num_classes={model.num_classes}): "
-            "pass the labels of the images (labels=... or label=...)"
-        )
-    labels = torch.as_tensor(labels).long().reshape(-1)
-    if labels.numel() == 1:
-        labels = labels.expand(count)
-    if labels.numel() != count:
-        raise ValueError(f"got {labels.numel()} labels for {count} images")
-    return labels.to(_device(model))
-
-
-def posterior_mean(model: nn.Module, images: Any, labels: Any = None) -> Tensor:
-    """Deterministic codes (N, d) on the CPU: mu(x) of a VAE, z(x) of an autoencoder.
-
-    Encodes in chunks of 2048 under ``torch.no_grad()``; ``images`` (N, C, H, W).
-    """
-    return _encode_all(model, images, labels)[0]
-
-
-def _encode_all(model: nn.Module, images: Any, labels: Any = None) -> tuple[Tensor, Tensor | None]:
-    """(mu (N, d), log_var (N, d)) on the CPU; log_var is None for an autoencoder."""
-    model = _check_model(model)
-    images = _as_images(images)
-    y_all = _labels_for(model, labels, images.shape[0])
-    device = _device(model)
-    codes, log_vars = [], []
-    with evaluating(model):
-        for start in range(0, images.shape[0], _ENCODE_CHUNK):
-            x = images[start : start + _ENCODE_CHUNK].to(device)
-            if y_all is None:
-                out = model.encode(x)
-            else:
-                out = model.encode(x, y_all[start : start + _ENCODE_CHUNK])
-            mu = out[0] if isinstance(out, (tuple, list)) else out
-            codes.append(mu.reshape(mu.shape[0], -1).float().cpu())
-            if isinstance(out, (tuple, list)) and len(out) > 1:
-                log_vars.append(out[1].reshape(mu.shape[0], -1).float().cpu())
-    return torch.cat(codes), (torch.cat(log_vars) if log_vars else None)
-
-
-def decode_probabilities(model: nn.Module, z: Tensor, labels: Any = None) -> Tensor:
-    """Pixel probabilities sigmoid(decode(z)), (N, C, H, W) on the CPU, for codes z (N, d)."""
-    model = _check_model(model)
-    z = torch.as_tensor(z, dtype=torch.float32)
-    if z.dim() == 1:
-        z = z[None]
-    y = _labels_for(model, labels, z.shape[0])
-    with evaluating(model):
-        z = z.to(_device(model))
-        logits = model.decode(z) if y is None else model.decode(z, y)
-        return torch.sigmoid(logits).float().cpu()
-
-
 def _latent_dim(model: nn.Module, codes: Tensor | None = None) -> int:
+    check_model(model, "decode")
     d = getattr(model, "latent_dim", None)
     if d is None and codes is not None:
         d = codes.shape[1]
@@ -154,53 +71,55 @@ def _latent_dim(model: nn.Module, codes: Tensor | None = None) -> int:
     return int(d)
 
 
-def _tile(images: Tensor, nrow: int) -> Tensor:
-    """A (H', W', C) or (H', W') array of images tiled ``nrow`` per row."""
-    from torchvision.utils import make_grid
-
-    grid = make_grid(images.clamp(0, 1), nrow=nrow, padding=_PAD, pad_value=_PAD_VALUE)
-    if images.shape[1] == 1:
-        return grid[0]
-    return grid.permute(1, 2, 0)
+def _tile_figsize(
+    columns: int, rows: int, left: float = 0.0, extra_height: float = 0.5
+) -> tuple[float, float]:
+    """(width, height) in inches for ``rows`` x ``columns`` image tiles, ``left`` inches of row
+    labels and ``extra_height`` inches of title and column labels, at most MAX_FIGURE_WIDTH
+    wide (the tiles shrink to fit)."""
+    tile = min(_TILE, (MAX_FIGURE_WIDTH - left) / max(columns, 1))
+    return max(2.0, tile * columns + left), max(1.2, tile * rows + extra_height)
 
 
 def _show_tiles(ax: Any, images: Tensor, nrow: int) -> None:
-    ax.imshow(_tile(images, nrow).numpy(), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-
-
-def _tile_centres(count: int, size: int) -> list[float]:
-    return [_PAD + i * (size + _PAD) + (size - 1) / 2 for i in range(count)]
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    picture = _tiles.grid(images, nrow)
+    picture = picture[0] if images.shape[1] == 1 else picture.permute(1, 2, 0)
+    ax.imshow(picture.numpy(), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
 
 
 # ----------------------------------------------------------------------------- image figures
 
 
 def image_grid(images: Any, nrow: int = 8, title: str = "Images") -> Figure:
-    """Show images (N, C, H, W) with values in [0, 1] as a grid of ``nrow`` per row."""
-    images = _as_images(images)
-    nrow = _positive_int(nrow, "nrow")
+    """Show images (N, C, H, W) with values in [0, 1] as a grid of ``nrow`` per row.
+    Used from 00_welcome on.
+    """
+    images = _tiles.as_images(images)
+    nrow = positive_int(nrow, "nrow")
     rows = -(-images.shape[0] // nrow)
     columns = min(nrow, images.shape[0])
-    fig, ax = plt.subplots(figsize=(max(2.0, 0.7 * columns), max(1.2, 0.7 * rows + 0.4)))
+    fig, ax = plt.subplots(figsize=_tile_figsize(columns, rows))
     _show_tiles(ax, images, nrow)
     ax.set_axis_off()
     ax.set_title(title)
     return fig
 
 
-def image_rows(rows: Mapping[str, Any], title: str = "Image rows") -> Figure:
+def image_rows(
+    rows: Mapping[str, Any],
+    title: str = "Image rows",
+    columns: Sequence[str] | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
+) -> Figure:
     """Show several rows of images, each labelled on the left with its key.
 
     ``rows`` maps a label to images (n, C, H, W) with values in [0, 1] (n may differ between
     rows; shorter rows end in grey blanks). All rows must share C, H and W. Rows are drawn
     top to bottom in the order of the mapping, e.g.
-    ``image_rows({"input": x, "decode(μ)": x_hat}, title="...")``.
+    ``image_rows({"input": x, "decode(μ)": x_hat}, title="...")``. ``columns`` names the
+    columns below them (one name per column); ``xlabel`` and ``ylabel`` say what the
+    columns and rows are. Used from 01_autoencoder on (07 and 08 name rows and columns).
     """
     if not isinstance(rows, Mapping):
         raise TypeError(
@@ -208,25 +127,33 @@ def image_rows(rows: Mapping[str, Any], title: str = "Image rows") -> Figure:
         )
     if not rows:
         raise ValueError("rows is empty: give at least one {label: images} entry")
-    tensors = {str(name): _as_images(images, f"rows[{name!r}]") for name, images in rows.items()}
+    tensors = {
+        str(name): _tiles.as_images(images, f"rows[{name!r}]") for name, images in rows.items()
+    }
     shapes = {tuple(t.shape[1:]) for t in tensors.values()}
     if len(shapes) > 1:
         found = ", ".join(f"{name!r}: {tuple(t.shape[1:])}" for name, t in tensors.items())
         raise ValueError(f"every row needs images of the same (C, H, W); got {found}")
-    columns = max(t.shape[0] for t in tensors.values())
+    count = max(t.shape[0] for t in tensors.values())
+    if columns is not None:
+        columns = [str(name) for name in columns]
+        if len(columns) != count:
+            raise ValueError(f"columns names {len(columns)} columns, but the rows have {count}")
     padded = []
     for images in tensors.values():
-        blanks = images.new_full((columns - images.shape[0], *images.shape[1:]), _PAD_VALUE)
+        blanks = images.new_full((count - images.shape[0], *images.shape[1:]), _tiles.PAD_VALUE)
         padded.append(torch.cat([images, blanks]))
-    fig, ax = plt.subplots(
-        figsize=(max(3.0, 0.75 * columns + 1.5), max(1.5, 0.75 * len(tensors) + 0.6)),
-        layout="constrained",
-    )
-    _show_tiles(ax, torch.cat(padded), columns)
-    ax.set_yticks(_tile_centres(len(tensors), padded[0].shape[-2]), list(tensors))
-    ax.set_xticks([])
-    ax.tick_params(axis="y", length=0)
-    ax.set_title(title)
+    below = 0.5 if columns is None and not xlabel else 0.9
+    fig, ax = plt.subplots(figsize=_tile_figsize(count, len(tensors), _LABELS, below))
+    _show_tiles(ax, torch.cat(padded), count)
+    height, width = padded[0].shape[-2], padded[0].shape[-1]
+    ax.set_yticks(_tiles.tile_centres(len(tensors), height), list(tensors))
+    if columns is None:
+        ax.set_xticks([])
+    else:
+        ax.set_xticks(_tiles.tile_centres(count, width), columns)
+    ax.tick_params(length=0)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     return fig
 
 
@@ -234,17 +161,18 @@ def reconstructions(model: nn.Module, images: Any, n: int = 8, labels: Any = Non
     """Inputs (top row) and their reconstructions sigmoid(decode(mu(x))) (bottom row).
 
     Uses the first ``n`` images (N, C, H, W); decoding the posterior mean is deterministic.
+    Used in 01_autoencoder.
     """
-    n = _positive_int(n, "n")
-    images = _as_images(images)[:n]
+    n = positive_int(n, "n")
+    images = _tiles.as_images(images)[:n]
     labels = None if labels is None else torch.as_tensor(labels).reshape(-1)[: images.shape[0]]
     codes = posterior_mean(model, images, labels)
     recon = decode_probabilities(model, codes, labels)
     count = images.shape[0]
-    fig, ax = plt.subplots(figsize=(max(3.0, 0.8 * count), 2.2))
+    fig, ax = plt.subplots(figsize=_tile_figsize(count, 2, _LABELS))
     _show_tiles(ax, torch.cat([images, recon.reshape(images.shape)]), count)
     size = images.shape[-2]
-    ax.set_yticks(_tile_centres(2, size), ["input", "reconstruction"])
+    ax.set_yticks(_tiles.tile_centres(2, size), ["input", "reconstruction"])
     ax.set_xticks([])
     ax.set_title(f"Inputs vs reconstructions ({type(model).__name__}, decoded from the mean code)")
     return fig
@@ -255,9 +183,10 @@ def prior_samples(model: nn.Module, n: int = 64, seed: int = 0, nrow: int = 8) -
 
     For an autoencoder this shows what lies between its codes (often not digits). A
     conditional model gets the labels 0, 1, ..., K-1, 0, ... in turn.
+    Used in 02_vae, 03_reparameterisation and 08_applications.
     """
-    n = _positive_int(n, "n")
-    d = _latent_dim(_check_model(model))
+    n = positive_int(n, "n")
+    d = _latent_dim(model)
     z = torch.randn(n, d, generator=torch.Generator().manual_seed(seed))
     num_classes = getattr(model, "num_classes", None)
     labels = None if num_classes is None else torch.arange(n) % num_classes
@@ -275,10 +204,11 @@ def latent_scatter(
     ``method``: ``"auto"`` (the codes themselves when d <= 2, else PCA), ``"pca"`` (first two
     principal components of the codes, with their share of the variance) or ``"first"`` (the
     first two latent dimensions). At most ``max_points`` points are drawn.
+    Used in 01_autoencoder and 02_vae.
     """
     if method not in ("auto", "pca", "first"):
         raise ValueError(f"method must be 'auto', 'pca' or 'first', got {method!r}")
-    images = _as_images(images)[:max_points]
+    images = _tiles.as_images(images)[:max_points]
     label_tensor = None if labels is None else torch.as_tensor(labels).reshape(-1)[:max_points]
     if label_tensor is not None and label_tensor.numel() != images.shape[0]:
         raise ValueError(f"got {label_tensor.numel()} labels for {images.shape[0]} images")
@@ -298,7 +228,7 @@ def latent_scatter(
         share = singular.pow(2) / singular.pow(2).sum().clamp_min(1e-12)
         axis_names = (f"PC1 ({share[0]:.0%} of variance)", f"PC2 ({share[1]:.0%} of variance)")
         how = f"first two principal components of d={d}"
-    fig, ax = plt.subplots(figsize=(5.5, 4.8))
+    fig, ax = plt.subplots(figsize=(6.5, 5.0))
     if label_tensor is None:
         ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.6)
     else:
@@ -311,7 +241,7 @@ def latent_scatter(
                 color=cmap(i % cmap.N), label=str(value),
             )  # fmt: skip
         if len(classes) <= 20:
-            ax.legend(title="label", markerscale=3, fontsize="small", loc="best")
+            ax.legend(title="label", markerscale=3, loc="best")
     ax.set_xlabel(axis_names[0])
     ax.set_ylabel(axis_names[1] or "")
     ax.set_title(f"Mean codes of {images.shape[0]} images ({how})")
@@ -340,12 +270,13 @@ def posterior_regions(
     code) only the dots are drawn: it has no region and no prior. At most ``max_points``
     images are used. Draws into ``ax`` when given (e.g. one panel of a comparison), else into
     a new figure; returns the Figure either way.
+    Used in 02_vae (points vs regions).
     """
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Circle, Ellipse
 
-    max_points = _positive_int(max_points, "max_points")
-    images = _as_images(images)[:max_points]
+    max_points = positive_int(max_points, "max_points")
+    images = _tiles.as_images(images)[:max_points]
     label_tensor = None if labels is None else torch.as_tensor(labels).reshape(-1)[:max_points]
     if label_tensor is not None and label_tensor.numel() != images.shape[0]:
         raise ValueError(f"got {label_tensor.numel()} labels for {images.shape[0]} images")
@@ -355,9 +286,9 @@ def posterior_regions(
             f"posterior_regions draws a 2-D latent space; this model has latent_dim={d}. "
             "Use latent_scatter(model, images, labels) for a projection of larger codes."
         )
-    mu, log_var = _encode_all(model, images, label_tensor)
+    mu, log_var = encode_all(model, images, label_tensor)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.5, 5.0), layout="constrained")
+        fig, ax = plt.subplots(figsize=(6.5, 5.0))
     fig = ax.figure
     if label_tensor is None:
         classes, colour_index = [None], torch.zeros(images.shape[0], dtype=torch.long)
@@ -395,7 +326,7 @@ def posterior_regions(
     ax.set_title(title)
     if legend and (label_tensor is not None or log_var is not None) and len(classes) <= 20:
         ax.legend(
-            title=None if label_tensor is None else "label", markerscale=3, fontsize="small",
+            title=None if label_tensor is None else "label", markerscale=3,
             loc="center left", bbox_to_anchor=(1.02, 0.5),
         )  # fmt: skip
     return fig
@@ -408,35 +339,25 @@ def interpolation_strip(
 
     ``x_a``, ``x_b``: one image each ((C, H, W), (H, W) or (1, C, H, W)); ``steps`` >= 2 values
     of t from 0 to 1. The inputs are shown at both ends for comparison.
+    Used in 01_autoencoder, 02_vae and 08_applications.
     """
-    steps = _positive_int(steps, "steps")
+    steps = positive_int(steps, "steps")
     if steps < 2:
         raise ValueError("steps must be at least 2 (the two end points)")
-    ends = torch.cat([_as_single(x_a, "x_a"), _as_single(x_b, "x_b")])
+    ends = torch.cat([_tiles.as_single(x_a, "x_a"), _tiles.as_single(x_b, "x_b")])
     z = posterior_mean(model, ends, label)
     t = torch.linspace(0, 1, steps)[:, None]
     path = (1 - t) * z[0] + t * z[1]
     decoded = decode_probabilities(model, path, label)
     strip = torch.cat([ends[:1], decoded.reshape(steps, *ends.shape[1:]), ends[1:]])
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.8 * (steps + 2)), 1.9))
+    fig, ax = plt.subplots(figsize=_tile_figsize(steps + 2, 1, extra_height=1.1))
     _show_tiles(ax, strip, steps + 2)
     names = ["x_a"] + [f"{v:.2f}" for v in t.flatten().tolist()] + ["x_b"]
-    ax.set_xticks(_tile_centres(steps + 2, ends.shape[-1]), names, fontsize="small")
+    ax.set_xticks(_tiles.tile_centres(steps + 2, ends.shape[-1]), names)
     ax.set_yticks([])
     ax.set_xlabel("interpolation weight t (inputs at both ends)")
     ax.set_title(f"Latent interpolation ({type(model).__name__}): decode((1-t) z_a + t z_b)")
     return fig
-
-
-def _as_single(x: Any, name: str) -> Tensor:
-    """One image as (1, C, H, W) from (C, H, W), (H, W) or (1, C, H, W)."""
-    x = torch.as_tensor(x) if not isinstance(x, Tensor) else x
-    if x.dim() == 3 and x.shape[0] in (1, 3):
-        x = x[None]
-    images = _as_images(x, name)
-    if images.shape[0] != 1:
-        raise ValueError(f"{name} must be one image, got shape {tuple(x.shape)}")
-    return images
 
 
 def traversal_grid(
@@ -452,14 +373,15 @@ def traversal_grid(
 
     The base code is mu(x) for an image ``x``, or 0 (the prior mean) when ``x`` is None.
     ``dims`` defaults to all dimensions, or the first 10 when d > 10.
+    Used in 07_beta_vae.
     """
-    model = _check_model(model)
-    steps = _positive_int(steps, "steps")
+    _latent_dim(model)  # a course model, or a clear TypeError
+    steps = positive_int(steps, "steps")
     if x is None:
         base = torch.zeros(_latent_dim(model))
         origin = "the prior mean 0"
     else:
-        base = posterior_mean(model, _as_single(x, "x"), label)[0]
+        base = posterior_mean(model, _tiles.as_single(x, "x"), label)[0]
         origin = "mu(x)"
     d = base.numel()
     if dims is None:
@@ -475,13 +397,11 @@ def traversal_grid(
     for row, j in enumerate(dims):
         codes[row * steps : (row + 1) * steps, j] = values
     decoded = decode_probabilities(model, codes, label)
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.75 * steps), max(1.8, 0.75 * len(dims) + 0.6)))
+    fig, ax = plt.subplots(figsize=_tile_figsize(steps, len(dims), _LABELS, extra_height=1.1))
     _show_tiles(ax, decoded, steps)
     height, width = decoded.shape[-2], decoded.shape[-1]
-    ax.set_yticks(_tile_centres(len(dims), height), [f"z{j + 1}" for j in dims])
-    ax.set_xticks(
-        _tile_centres(steps, width), [f"{v:.1f}" for v in values.tolist()], fontsize="small"
-    )
+    ax.set_yticks(_tiles.tile_centres(len(dims), height), [f"z{j + 1}" for j in dims])
+    ax.set_xticks(_tiles.tile_centres(steps, width), [f"{v:.1f}" for v in values.tolist()])
     ax.set_xlabel("value of the varied latent dimension")
     ax.set_ylabel("varied dimension")
     ax.set_title(f"Latent traversals around {origin} ({type(model).__name__}{note})")
@@ -494,6 +414,7 @@ def traversal_grid(
 def training_curves(history: Any, title: str | None = None) -> Figure:
     """Reconstruction and KL (nats per example; train solid, test dashed) against the epoch,
     with the KL weight β on a second y axis. ``history`` is a :class:`vae_course.train.History`.
+    Used in 01_autoencoder and 02_vae.
     """
     try:
         epochs = history["epoch"]
@@ -503,7 +424,7 @@ def training_curves(history: Any, title: str | None = None) -> Figure:
         ) from error
     if not epochs:
         raise ValueError("the history has no epochs to plot")
-    fig, ax = plt.subplots(figsize=(8.5, 4.0), layout="constrained")
+    fig, ax = plt.subplots(figsize=(MAX_FIGURE_WIDTH, 4.0))
     styles = {"train": "-", "test": "--"}
     for metric, colour in (("reconstruction", "tab:blue"), ("kl", "tab:orange")):
         for split, style in styles.items():
@@ -527,7 +448,7 @@ def training_curves(history: Any, title: str | None = None) -> Figure:
         legend_x = 1.16
     # Outside the axes, right of the β axis: inside, it would hide the curves or the β line.
     ax.legend(
-        handles, names, loc="upper left", bbox_to_anchor=(legend_x, 1.0), fontsize="small",
+        handles, names, loc="upper left", bbox_to_anchor=(legend_x, 1.0),
     )  # fmt: skip
     model = getattr(history, "info", {}).get("model", "model")
     ax.set_title(title or f"Training curves of the {model}")
@@ -540,6 +461,7 @@ def rate_distortion(
     """Place models on the rate–distortion plane: ``points`` is a list of
     (rate, distortion, label) with rate = KL(q(z|x) || p(z)) and distortion = -log p(x|z),
     both in nats per example. Dotted diagonals mark equal negative ELBO = rate + distortion.
+    Used in 07_beta_vae.
     """
     try:
         parsed = [(float(r), float(d), str(name)) for r, d, name in points]
@@ -547,7 +469,7 @@ def rate_distortion(
         raise ValueError("points must be a list of (rate, distortion, label) triples") from error
     if not parsed:
         raise ValueError("points is empty: give at least one (rate, distortion, label)")
-    fig, ax = plt.subplots(figsize=(6.0, 4.5))
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
     rates = [p[0] for p in parsed]
     distortions = [p[1] for p in parsed]
     for rate, distortion, name in parsed:
@@ -570,17 +492,6 @@ def rate_distortion(
 # ----------------------------------------------------------------------------- teaching toys
 
 
-def _finite_float(value: Any, name: str, positive: bool = False) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}") from error
-    if not math.isfinite(number) or (positive and number <= 0):
-        kind = "a positive finite number" if positive else "a finite number"
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    return number
-
-
 def gradient_estimates(
     mu: float = 1.0, sigma: float = 1.0, n: int = 4000, seed: int = 1, title: str | None = None
 ) -> Figure:
@@ -590,17 +501,18 @@ def gradient_estimates(
 
     The estimators are those of :func:`single_sample_gradients` (variances
     μ⁴/σ² + 14μ² + 15σ² and 4σ²); the noise ε ~ N(0, 1) is drawn in float64 with ``seed``.
+    Used in 03_reparameterisation (through widgets.gradient_estimator_explorer).
     """
-    mu = _finite_float(mu, "mu")
-    sigma = _finite_float(sigma, "sigma", positive=True)
-    n = _positive_int(n, "n")
+    mu = finite_number(mu, "mu")
+    sigma = positive_number(sigma, "sigma")
+    n = positive_int(n, "n")
     eps = torch.randn(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     estimates = single_sample_gradients(mu, sigma, eps)
     low, high = torch.quantile(
         torch.cat(list(estimates.values())), torch.tensor([0.01, 0.99], dtype=torch.float64)
     ).tolist()
     bins = torch.linspace(min(low, 2 * mu - 1), max(high, 2 * mu + 1), 81).numpy()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharex=True, layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(MAX_FIGURE_WIDTH, 3.4), sharex=True)
     colours = ["tab:blue", "tab:orange"]
     for ax, (name, g), colour in zip(axes, estimates.items(), colours, strict=True):
         ax.hist(g.numpy(), bins=bins, color=colour)
@@ -610,7 +522,7 @@ def gradient_estimates(
             xlabel="single-sample estimate",
             ylabel="count",
         )
-        ax.legend(fontsize="small")
+        ax.legend()
     fig.suptitle(
         title or f"Gradient estimates of d/dμ E[z²] for μ = {mu:.2f}, σ = {sigma:.2f} (same x axis)"
     )
@@ -628,17 +540,18 @@ def elbo_gap(
 
     Left: the densities of the prior p(z), the exact posterior p(z | x) and q. Right: bars
     of log p(x), ELBO(m, σ²) and the gap log p(x) − ELBO = KL(q ‖ p(z | x)) ≥ 0, in nats.
+    Used in 04_elbo (through widgets.elbo_gap_explorer).
     """
     toy = LinearGaussianToy() if toy is None else toy
     if not isinstance(toy, LinearGaussianToy):
         raise TypeError(f"toy must be a LinearGaussianToy, got {type(toy).__name__}")
-    m = _finite_float(m, "m")
-    sigma = _finite_float(sigma, "sigma", positive=True)
+    m = finite_number(m, "m")
+    sigma = positive_number(sigma, "sigma")
     elbo = toy.elbo(m, sigma**2).item()
     gap = toy.log_evidence - elbo
     centre = toy.posterior_mean
     z = torch.linspace(min(-3.0, m - 3 * sigma), max(centre + 3.0, m + 3 * sigma), 400)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(MAX_FIGURE_WIDTH, 3.6))
     densities = {
         "prior p(z)": (0.0, 1.0),
         "posterior p(z|x)": (centre, math.sqrt(toy.posterior_var)),
@@ -647,7 +560,7 @@ def elbo_gap(
     for name, (mean, std) in densities.items():
         left.plot(z, torch.distributions.Normal(mean, std).log_prob(z).exp(), label=name)
     left.set(title=f"Densities of the toy model (x = {toy.x:g})", xlabel="z", ylabel="density")
-    left.legend(fontsize="small")
+    left.legend()
     right.bar(
         ["log p(x)", "ELBO", "gap = KL(q || p(z|x))"],
         [toy.log_evidence, elbo, gap],

@@ -16,10 +16,12 @@ A schedule is a callable ``schedule(step) -> beta`` of the global optimisation s
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
+from numbers import Real
 
 import torch
 from torch import Tensor
+
+from vae_course._checks import finite_number, integer, positive_int
 
 __all__ = [
     "BetaSchedule",
@@ -37,28 +39,10 @@ __all__ = [
 # ----------------------------------------------------------------------------- checks
 
 
-def _number(value: object, name: str, *, minimum: float = 0.0, strict: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    value = float(value)
-    if value < minimum or (strict and value == minimum):
-        relation = ">" if strict else ">="
-        raise ValueError(f"{name} must be {relation} {minimum:g}, got {value:g}")
-    return value
-
-
-def _count(value: object, name: str, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _step(step: object) -> int:
     if isinstance(step, Tensor) and step.numel() == 1:
         step = int(step.item())
-    if isinstance(step, bool) or not isinstance(step, Integral) or step < 0:
-        raise ValueError(f"step must be a non-negative integer (0-based global step), got {step!r}")
-    return int(step)
+    return integer(step, "step (the 0-based global step)", minimum=0)
 
 
 def _batch_mean_kl(kl: object) -> Tensor:
@@ -78,7 +62,9 @@ def _batch_mean_kl(kl: object) -> Tensor:
 
 
 class BetaSchedule:
-    """Base class: ``__call__(step) -> beta``, ``kl_term(kl, step)``, ``values(total_steps)``."""
+    """Base class: ``__call__(step) -> beta``, ``kl_term(kl, step)``, ``values(total_steps)``.
+    The base of the schedules of 05_kl_annealing.
+    """
 
     def __call__(self, step: int) -> float:
         return self.beta(_step(step))
@@ -97,7 +83,7 @@ class BetaSchedule:
 
     def values(self, total_steps: int) -> list[float]:
         """[beta(0), beta(1), ..., beta(total_steps - 1)] for plotting."""
-        return [self(s) for s in range(_count(total_steps, "total_steps", minimum=0))]
+        return [self(s) for s in range(integer(total_steps, "total_steps", minimum=0))]
 
     def _fields(self) -> dict[str, object]:
         return {}
@@ -114,10 +100,12 @@ class BetaSchedule:
 
 
 class Constant(BetaSchedule):
-    """beta(step) = beta for every step (beta = 1: the plain ELBO; beta > 1: a beta-VAE)."""
+    """beta(step) = beta for every step (beta = 1: the plain ELBO; beta > 1: a beta-VAE).
+    Used in 05_kl_annealing.
+    """
 
     def __init__(self, beta: float = 1.0) -> None:
-        self.beta_value = _number(beta, "beta")
+        self.beta_value = finite_number(beta, "beta", minimum=0)
 
     def beta(self, step: int) -> float:
         return self.beta_value
@@ -130,11 +118,12 @@ class LinearWarmup(BetaSchedule):
     """beta(step) = beta_max * min(1, step / warmup_steps): 0 at step 0, beta_max from then on.
 
     ``warmup_steps = 0`` means no warm-up (beta_max from step 0).
+    Used in 05_kl_annealing and 06_posterior_collapse.
     """
 
     def __init__(self, warmup_steps: int, beta_max: float = 1.0) -> None:
-        self.warmup_steps = _count(warmup_steps, "warmup_steps", minimum=0)
-        self.beta_max = _number(beta_max, "beta_max")
+        self.warmup_steps = integer(warmup_steps, "warmup_steps", minimum=0)
+        self.beta_max = finite_number(beta_max, "beta_max", minimum=0)
 
     def beta(self, step: int) -> float:
         if self.warmup_steps == 0:
@@ -152,16 +141,17 @@ class SigmoidAnnealing(BetaSchedule):
     ``midpoint``. The default steepness 10 / midpoint makes beta(0) ~ 5e-5 * beta_max and
     beta(2 * midpoint) ~ (1 - 5e-5) * beta_max. (Bowman et al. used steepness 0.0025,
     midpoint 2500.)
+    Used in 05_kl_annealing.
     """
 
     def __init__(
         self, midpoint: float, steepness: float | None = None, beta_max: float = 1.0
     ) -> None:
-        self.midpoint = _number(midpoint, "midpoint", strict=True)
+        self.midpoint = finite_number(midpoint, "midpoint", minimum=0, strict=True)
         if steepness is None:
             steepness = 10.0 / self.midpoint
-        self.steepness = _number(steepness, "steepness", strict=True)
-        self.beta_max = _number(beta_max, "beta_max")
+        self.steepness = finite_number(steepness, "steepness", minimum=0, strict=True)
+        self.beta_max = finite_number(beta_max, "beta_max", minimum=0)
 
     def beta(self, step: int) -> float:
         x = -self.steepness * (step - self.midpoint)
@@ -182,16 +172,17 @@ def cyclical_beta(
     With tau = (step mod T) / T in [0, 1): beta = beta_max * min(1, tau / ratio), i.e. a linear
     rise from 0 to beta_max over the first ``ratio`` of each cycle, then flat. Steps past
     ``total_steps`` keep beta_max.
+    Taught in 05_kl_annealing, Exercise 5.1.
     """
     step = _step(step)
-    total_steps = _count(total_steps, "total_steps")
-    n_cycles = _count(n_cycles, "n_cycles")
+    total_steps = positive_int(total_steps, "total_steps")
+    n_cycles = positive_int(n_cycles, "n_cycles")
     if n_cycles > total_steps:
         raise ValueError(f"n_cycles ({n_cycles}) cannot exceed total_steps ({total_steps})")
-    ratio = _number(ratio, "ratio", strict=True)
+    ratio = finite_number(ratio, "ratio", minimum=0, strict=True)
     if ratio > 1:
         raise ValueError(f"ratio must lie in (0, 1], got {ratio:g}")
-    beta_max = _number(beta_max, "beta_max")
+    beta_max = finite_number(beta_max, "beta_max", minimum=0)
     if step >= total_steps:
         return beta_max
     period = total_steps / n_cycles
@@ -206,6 +197,7 @@ class Cyclical(BetaSchedule):
     over the first ``ratio * T`` steps, then stays at beta_max: beta = beta_max *
     min(1, tau / ratio), tau = (step mod T) / T. After ``total_steps`` beta stays at beta_max.
     See :func:`cyclical_beta`.
+    Used in 05_kl_annealing.
     """
 
     def __init__(
@@ -239,12 +231,13 @@ class CapacityAnnealing(BetaSchedule):
 
     Use :meth:`kl_term` for the loss (``__call__`` returns gamma, the weight on the KL
     deviation, so a curve of "beta" shows gamma); :meth:`capacity` gives C(step).
+    Used in 07_beta_vae.
     """
 
     def __init__(self, c_max: float, gamma: float, total_steps: int) -> None:
-        self.c_max = _number(c_max, "c_max")
-        self.gamma = _number(gamma, "gamma")
-        self.total_steps = _count(total_steps, "total_steps")
+        self.c_max = finite_number(c_max, "c_max", minimum=0)
+        self.gamma = finite_number(gamma, "gamma", minimum=0)
+        self.total_steps = positive_int(total_steps, "total_steps")
 
     def beta(self, step: int) -> float:
         return self.gamma
@@ -262,7 +255,7 @@ class CapacityAnnealing(BetaSchedule):
 
     def values(self, total_steps: int) -> list[float]:
         """[C(0), ..., C(total_steps - 1)]: the capacity curve (the interesting one to plot)."""
-        return [self.capacity(s) for s in range(_count(total_steps, "total_steps", minimum=0))]
+        return [self.capacity(s) for s in range(integer(total_steps, "total_steps", minimum=0))]
 
     def _fields(self) -> dict[str, object]:
         return {"c_max": self.c_max, "gamma": self.gamma, "total_steps": self.total_steps}
@@ -272,6 +265,7 @@ def as_schedule(beta: float | BetaSchedule | object) -> BetaSchedule:
     """A float becomes :class:`Constant` (beta); a :class:`BetaSchedule` is returned as is.
 
     Any other callable ``step -> beta`` is wrapped so it gains ``kl_term`` and ``values``.
+    Used by fit (every chapter that passes beta); no chapter calls it.
     """
     if isinstance(beta, BetaSchedule):
         return beta
@@ -290,7 +284,9 @@ class _FunctionSchedule(BetaSchedule):
 
     def beta(self, step: int) -> float:
         value = self.fn(step)
-        return _number(float(value) if isinstance(value, Tensor) else value, "beta(step)")
+        return finite_number(
+            float(value) if isinstance(value, Tensor) else value, "beta(step)", minimum=0
+        )
 
     def _fields(self) -> dict[str, object]:
         return {"fn": getattr(self.fn, "__name__", self.fn)}
@@ -307,6 +303,7 @@ def free_bits_kl(kl_per_dim: Tensor, free_bits: float) -> Tensor:
     **before** the max. A dimension whose average KL is below ``free_bits`` (lambda, nats)
     contributes the constant lambda and so receives no gradient: the optimiser gains nothing
     by pushing it further towards the prior. Use it in place of mean_b(KL_b) in the loss.
+    Taught in 06_posterior_collapse, Exercise 6.2.
     """
     if not isinstance(kl_per_dim, Tensor):
         raise TypeError(f"kl_per_dim must be a tensor (B, d), got {type(kl_per_dim).__name__}")
@@ -315,5 +312,5 @@ def free_bits_kl(kl_per_dim: Tensor, free_bits: float) -> Tensor:
             f"kl_per_dim must be shaped (B, d) (one KL per example and latent dimension), "
             f"got {tuple(kl_per_dim.shape)}"
         )
-    free_bits = _number(free_bits, "free_bits")
+    free_bits = finite_number(free_bits, "free_bits", minimum=0)
     return kl_per_dim.mean(dim=0).clamp(min=free_bits).sum()

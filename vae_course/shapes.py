@@ -39,6 +39,8 @@ import math
 import numpy as np
 import torch
 
+from vae_course._checks import integer, positive_int
+
 SHAPE_NAMES: tuple[str, ...] = ("square", "ellipse", "heart")
 FACTOR_NAMES: tuple[str, ...] = ("shape", "scale", "orientation", "x", "y")
 FACTOR_SIZES: tuple[int, ...] = (3, 6, 40, 32, 32)
@@ -61,6 +63,7 @@ def factor_values(name: str) -> torch.Tensor:
     """The ordered possible values of one factor, e.g. ``factor_values("scale")`` (6,).
 
     ``shape`` gives 0., 1., 2. (indices into :data:`SHAPE_NAMES`).
+    Used by load_dataset('shapes'), the data of 07_beta_vae.
     """
     if name == "shape":
         return torch.arange(3, dtype=torch.float32)
@@ -77,6 +80,7 @@ def classes_to_values(factor_classes: torch.Tensor) -> torch.Tensor:
     """Map factor class indices (N, 5) int64 to factor values (N, 5) float32.
 
     Column j holds ``factor_values(FACTOR_NAMES[j])[factor_classes[:, j]]``.
+    Used by render_classes (07_beta_vae).
     """
     classes = _check_classes(factor_classes)
     columns = [factor_values(name)[classes[:, j]] for j, name in enumerate(FACTOR_NAMES)]
@@ -97,6 +101,7 @@ def render(
     uses 0.5..1); ``orientation`` in radians, counter-clockwise; ``x``, ``y`` in [0, 1] place
     the centre at u = 0.22 + 0.56·x across and 0.22 + 0.56·y down the image. Values between
     the grid points are allowed (handy for smooth traversals).
+    Not used by a chapter: one shape, for experiments next to 07_beta_vae.
     """
     shape_index = _shape_index(shape)
     values = [float(scale), float(orientation), float(x), float(y)]
@@ -113,6 +118,7 @@ def render_classes(factor_classes: torch.Tensor, image_size: int = 64) -> torch.
 
     Class j of a factor means its j-th value in :func:`factor_values`; use this for
     ground-truth traversals: copy a row, change one column, render both.
+    Used in 07_beta_vae (ground-truth traversals).
     """
     return render_values(classes_to_values(factor_classes), image_size)
 
@@ -122,8 +128,9 @@ def render_values(values: torch.Tensor, image_size: int = 64) -> torch.Tensor:
 
     Columns: shape index (0, 1, 2), scale, orientation (radians), x, y, as in
     :data:`FACTOR_NAMES`. Work is done in chunks so memory stays small for any N.
+    Used by load_dataset('shapes'), the data of 07_beta_vae.
     """
-    size = _check_image_size(image_size)
+    size = check_image_size(image_size)
     values = torch.as_tensor(values, dtype=torch.float32)
     if values.ndim != 2 or values.shape[1] != len(FACTOR_NAMES):
         raise ValueError(f"factor values must have shape (N, 5), got {tuple(values.shape)}")
@@ -145,12 +152,11 @@ def generate_shapes(
 
     Returns ``(images (n, 1, S, S) float32 in [0, 1], factor_values (n, 5) float32,
     factor_classes (n, 5) int64)``, columns in :data:`FACTOR_NAMES` order.
+    Used by load_dataset('shapes'), the data of 07_beta_vae.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
-    size = _check_image_size(image_size)
+    n = positive_int(n, "n")
+    seed = integer(seed, "seed")
+    size = check_image_size(image_size)
     rng = np.random.default_rng(int(seed))
     shapes = rng.permutation(np.arange(int(n)) % FACTOR_SIZES[0])
     others = [rng.integers(0, count, size=int(n)) for count in FACTOR_SIZES[1:]]
@@ -175,7 +181,10 @@ def _shape_index(shape: str | int) -> int:
     )
 
 
-def _check_image_size(image_size: int) -> int:
+def check_image_size(image_size: int) -> int:
+    """``image_size`` as an int in [MIN_IMAGE_SIZE, MAX_IMAGE_SIZE], or a ValueError.
+    Used by load_dataset('shapes'); no chapter calls it.
+    """
     ok = isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool)
     if not ok or not MIN_IMAGE_SIZE <= int(image_size) <= MAX_IMAGE_SIZE:
         raise ValueError(
@@ -248,3 +257,17 @@ def _heart(px: torch.Tensor, py: torch.Tensor) -> torch.Tensor:
     to_diagonal = (hx - t).square() + (hy - t).square()
     v_part = torch.sqrt(torch.minimum(to_top, to_diagonal)) * torch.sign(hx - hy)
     return torch.where(hx + hy > 1, lobe, v_part) * k
+
+
+__all__ = [
+    "FACTOR_NAMES",
+    "FACTOR_SIZES",
+    "SHAPE_NAMES",
+    "check_image_size",
+    "classes_to_values",
+    "factor_values",
+    "generate_shapes",
+    "render",
+    "render_classes",
+    "render_values",
+]

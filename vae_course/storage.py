@@ -21,6 +21,7 @@ def cache_dir(*parts: str) -> Path:
 
     ``VAE_COURSE_CACHE`` wins; otherwise the platform's user cache dir
     (``platformdirs.user_cache_dir("vae-course")``).
+    Used by the data, model and progress caches of every chapter; no chapter calls it.
     """
     root = os.environ.get("VAE_COURSE_CACHE")
     if root:
@@ -35,7 +36,9 @@ def cache_dir(*parts: str) -> Path:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename).
+    Used by the data, model and progress caches of every chapter; no chapter calls it.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -55,12 +58,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write UTF-8 ``text`` to ``path`` atomically."""
+    """Write UTF-8 ``text`` to ``path`` atomically.
+    Used by the data, model and progress caches of every chapter; no chapter calls it.
+    """
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` ``obj`` to ``path`` atomically."""
+    """``torch.save`` ``obj`` to ``path`` atomically.
+    Used by the data, model and progress caches of every chapter; no chapter calls it.
+    """
     import torch
 
     buffer = io.BytesIO()
@@ -73,8 +80,12 @@ def set_aside(path: str | os.PathLike, reason: str = "corrupt") -> Path:
 
     Used when a cache or progress file cannot be read: the file is kept for inspection,
     never silently deleted, and the caller rebuilds from scratch.
+    Used by the data, model and progress caches of every chapter; no chapter calls it.
     """
     path = Path(path)
     target = path.with_name(f"{path.name}.{reason}-{time.strftime('%Y%m%d-%H%M%S')}")
     os.replace(path, target)
     return target
+
+
+__all__ = ["atomic_torch_save", "atomic_write_bytes", "atomic_write_text", "cache_dir", "set_aside"]

@@ -17,15 +17,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from vae_course._checks import finite_number, positive_number
+
 __all__ = ["LinearGaussianToy", "single_sample_gradients"]
-
-
-def _finite(value: Any, name: str, positive: bool = False) -> float:
-    number = float(value)
-    if not math.isfinite(number) or (positive and number <= 0):
-        kind = "a positive finite number" if positive else "a finite number"
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    return number
 
 
 def single_sample_gradients(mu: Any, sigma: Any, eps: Tensor) -> dict[str, Tensor]:
@@ -39,6 +33,7 @@ def single_sample_gradients(mu: Any, sigma: Any, eps: Tensor) -> dict[str, Tenso
 
     Both are unbiased. Returns ``{"score function": ĝ, "reparameterisation": ĝ}``, each
     shaped like ``eps``. ``mu`` and ``sigma`` are numbers or tensors broadcastable to ``eps``.
+    Used in 03_reparameterisation.
     """
     if not isinstance(eps, Tensor):
         raise TypeError(f"eps must be a tensor of standard normal noise, got {type(eps).__name__}")
@@ -57,14 +52,15 @@ class LinearGaussianToy:
         ELBO(m, v) = −½ log(2π s²) − ((x − m)² + v) / (2 s²)  −  ½ (m² + v − log v − 1),
 
     (expected log-likelihood minus KL(q ‖ p(z))), and log p(x) − ELBO(m, v) = KL(q ‖ p(z | x)).
+    Used in 04_elbo.
     """
 
     x: float = 1.5
     s2: float = 0.25
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "x", _finite(self.x, "x"))
-        object.__setattr__(self, "s2", _finite(self.s2, "s2", positive=True))
+        object.__setattr__(self, "x", finite_number(self.x, "x"))
+        object.__setattr__(self, "s2", positive_number(self.s2, "s2"))
 
     @property
     def posterior_mean(self) -> float:

@@ -21,8 +21,9 @@ import ipywidgets as widgets
 import torch
 from torch import Tensor, nn
 
-from vae_course import plots, toys
-from vae_course.plots import decode_probabilities, posterior_mean
+from vae_course import _tiles, plots, toys
+from vae_course._checks import positive_number
+from vae_course.models import decode_probabilities, posterior_mean, reconstruct
 
 __all__ = [
     "beta_slider",
@@ -35,20 +36,15 @@ __all__ = [
     "traversal_sliders",
 ]
 
-_PAD = 2
-
 
 def images_to_png(images: Tensor, nrow: int = 8, scale: int = 4) -> bytes:
     """PNG bytes of images (N, C, H, W) in [0, 1] tiled ``nrow`` per row, each pixel drawn as a
-    ``scale`` x ``scale`` block (nearest neighbour, so digits stay crisp)."""
+    ``scale`` x ``scale`` block (nearest neighbour, so digits stay crisp).
+    Used by the explorers of 01-08; no chapter calls it."""
     from PIL import Image
-    from torchvision.utils import make_grid
 
-    images = torch.as_tensor(images).detach().float().cpu()
-    if images.dim() == 3:
-        images = images[:, None]
-    grid = make_grid(images.clamp(0, 1), nrow=max(1, nrow), padding=_PAD, pad_value=0.5)
-    pixels = (grid * 255).round().to(torch.uint8)
+    images = _tiles.as_images(images)
+    pixels = (_tiles.grid(images, nrow) * 255).round().to(torch.uint8)
     if images.shape[1] == 1:
         picture = Image.fromarray(pixels[0].numpy(), mode="L")
     else:
@@ -63,7 +59,9 @@ def images_to_png(images: Tensor, nrow: int = 8, scale: int = 4) -> bytes:
 
 
 def decode_to_png(model: nn.Module, z: Any, scale: int = 6, label: Any = None) -> bytes:
-    """PNG bytes of sigmoid(decode(z)) for one code z (d,) or several (N, d) side by side."""
+    """PNG bytes of sigmoid(decode(z)) for one code z (d,) or several (N, d) side by side.
+    Used by the explorers of 01-08; no chapter calls it.
+    """
     z = torch.as_tensor(z, dtype=torch.float32)
     if z.dim() == 1:
         z = z[None]
@@ -128,8 +126,8 @@ def _explorer_ranges(
     """(low, high, start) of each of the two sliders."""
     if images is not None and center is not None:
         raise ValueError("give center= or images= (the codes' box sets the centre), not both")
-    if span is not None and (isinstance(span, bool) or not float(span) > 0):
-        raise ValueError(f"span must be a positive number, got {span!r}")
+    if span is not None:
+        span = positive_number(span, "span")
     if images is not None:
         codes = posterior_mean(model, images, label)
         low, high = codes.min(0).values, codes.max(0).values
@@ -167,6 +165,7 @@ def latent_explorer(
     each side; or ±span around its centre when span is given) and start at the median code:
     use this for an autoencoder, whose codes sit wherever training put them.
     Moving a slider re-renders sigmoid(decode(z)).
+    Used in 01_autoencoder and 02_vae.
     """
     d = _latent_dim(model)
     if d != 2:
@@ -197,15 +196,13 @@ def traversal_sliders(
 
     The image shows sigmoid(decode(z)) for the slider values; "reset" returns to the start.
     ``x`` is one image ((C, H, W), (H, W) or (1, C, H, W)).
+    Used in 07_beta_vae and 08_applications.
     """
     d = _latent_dim(model)
     if x is None:
         start = torch.zeros(d)
     else:
-        single = torch.as_tensor(x)
-        if single.dim() < 4:
-            single = single.reshape(1, *([1] * (3 - single.dim())), *single.shape)
-        start = posterior_mean(model, single[:1], label)[0]
+        start = posterior_mean(model, _tiles.as_single(x, "x"), label)[0]
     sliders = [_slider(f"z{j + 1}", float(v), span) for j, v in enumerate(start.tolist())]
     image = widgets.Image(format="png")
 
@@ -234,15 +231,14 @@ def beta_slider(
     """Compare models trained with different β: a slider over the β values (the keys of
     ``models``) shows, for the chosen model, reconstructions of the first ``n`` ``images``
     (top: inputs, middle: reconstructions) and ``n`` samples from the prior (bottom).
+    Not used by a chapter: an explorer for a β sweep such as 07_beta_vae's.
     """
     if not isinstance(models, Mapping) or not models:
         raise ValueError("models must be a non-empty dict {beta: trained model}")
     betas = sorted(models)
     inputs = None
     if images is not None:
-        inputs = torch.as_tensor(images).detach().float().cpu()[:n]
-        if inputs.dim() == 3:
-            inputs = inputs[:, None]
+        inputs = _tiles.as_images(images)[:n]
     noise = torch.randn(
         n, _latent_dim(models[betas[0]]), generator=torch.Generator().manual_seed(seed)
     )
@@ -258,8 +254,7 @@ def beta_slider(
             model = models[beta]
             rows = []
             if inputs is not None:
-                recon = decode_probabilities(model, posterior_mean(model, inputs))
-                rows += [inputs, recon.reshape(inputs.shape)]
+                rows += [inputs, reconstruct(model, inputs).reshape(inputs.shape)]
             samples = decode_probabilities(model, noise)
             if rows and samples.shape[1:] != rows[0].shape[1:]:
                 samples = samples.reshape(n, *rows[0].shape[1:])
@@ -280,7 +275,8 @@ def beta_slider(
 
 def figure_to_png(figure: Any, dpi: int = 80) -> bytes:
     """PNG bytes of a matplotlib Figure; the figure is closed afterwards (so a notebook does
-    not also show it as a static picture)."""
+    not also show it as a static picture).
+    Used by the explorers of 03_reparameterisation and 04_elbo."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
@@ -313,6 +309,7 @@ def gradient_estimator_explorer(
     :func:`vae_course.plots.gradient_estimates`: single-sample estimates of d/dμ E[z²],
     z ~ N(μ, σ²), by the score function (variance μ⁴/σ² + 14μ² + 15σ²) and by
     reparameterisation (variance 4σ²). ``title`` replaces the figure's default title.
+    Used in 03_reparameterisation.
     """
     mu_slider = _parameter_slider("μ", mu, -2.0, 2.0, 0.1)
     sigma_slider = widgets.FloatLogSlider(
@@ -347,6 +344,7 @@ def elbo_gap_explorer(
     σ in [0.1, 2]) over :func:`vae_course.plots.elbo_gap`: in the exact toy model
     (:class:`vae_course.toys.LinearGaussianToy`) the bars show log p(x), the ELBO and the gap
     log p(x) − ELBO = KL(q ‖ p(z | x)), which closes when q reaches the posterior.
+    Used in 04_elbo.
     """
     toy = toys.LinearGaussianToy() if toy is None else toy
     mean_slider = _parameter_slider("mean of q", m, -1.0, 3.0, 0.05)

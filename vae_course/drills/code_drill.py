@@ -20,6 +20,7 @@ grader's sandbox) is judged by exactly the code that judges ``drills.check`` in 
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -73,13 +74,18 @@ class CodeDrill(Drill):
         record what it does. ``full=False`` (catalogue entries) may skip secondary checks."""
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def observe(self, answer: Any, seed: int | None = None) -> Observation:
+    def observe(self, answer: Any, seed: int | None = None, *, guarded: bool = True) -> Observation:
         """The learner's observation on the probes of ``seed`` (default 0): every check, the
-        learner's time limits, and the course's own code out of reach (:mod:`.guard`)."""
+        learner's time limits, and the course's own code out of reach (:mod:`.guard`).
+
+        ``guarded=False`` skips the watch for the course's code: the grader's sandbox, where
+        that code does not exist, needs no watch (and saves the profiler's cost).
+        """
         problem = self.answer_problem(answer)
         if problem:
             return Observation(unusable=problem)
-        with isolated(), guard.course_code_refused() as refused:
+        watch = guard.course_code_refused() if guarded else contextlib.nullcontext([])
+        with isolated(), watch as refused:
             observation = self.record(answer, TimedCalls(), full=True, seed=seed or 0)
         if refused:
             return Observation(unusable=guard.refusal_message(self.answer_name, refused))

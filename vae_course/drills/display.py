@@ -11,15 +11,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-# status -> (border, background, symbol)
+# status -> (border, background, mark). Marks are words: symbols and emoji show as empty
+# boxes where no emoji font is installed (many Linux machines, headless browsers).
 _STYLES = {
-    "passed": ("#2e7d32", "#e8f5e9", "✔"),
-    "failed": ("#c62828", "#ffebee", "✘"),
-    "partial": ("#ef6c00", "#fff3e0", "◐"),
-    "not attempted": ("#757575", "#f5f5f5", "○"),
-    "info": ("#1565c0", "#e3f2fd", "ℹ"),
-    "hint": ("#6a1b9a", "#f3e5f5", "💡"),
-    "refused": ("#757575", "#f5f5f5", "⛔"),
+    "passed": ("#2e7d32", "#e8f5e9", "PASS"),
+    "failed": ("#c62828", "#ffebee", "FAIL"),
+    "partial": ("#ef6c00", "#fff3e0", "PART"),
+    "not attempted": ("#757575", "#f5f5f5", "TODO"),
+    "info": ("#1565c0", "#e3f2fd", "INFO"),
+    "hint": ("#6a1b9a", "#f3e5f5", "HINT"),
+    "refused": ("#757575", "#f5f5f5", "NO"),
 }
 
 
@@ -31,7 +32,9 @@ def box_html(style: str, heading: str, *, bullets: Sequence[str] = (), body_html
         f'style="border:1px solid {border};border-left:6px solid {border};'
         f"background:{background};color:#212121;padding:8px 12px;margin:4px 0;"
         f'border-radius:4px;font-family:sans-serif;font-size:14px;">',
-        f'<div style="font-weight:bold;color:{border};">{symbol} {html.escape(heading)}</div>',
+        f'<div style="font-weight:bold;color:{border};">'
+        f'<span style="font-size:11px;border:1px solid {border};border-radius:3px;'
+        f'padding:0 4px;margin-right:6px;">{symbol}</span>{html.escape(heading)}</div>',
     ]
     if bullets:
         items = "".join(f"<li>{inline_html(b)}</li>" for b in bullets)

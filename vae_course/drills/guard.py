@@ -42,6 +42,17 @@ def is_course_code(filename: str) -> bool:
     return True
 
 
+def observer_files() -> list[Path]:
+    """The package's files an observation may use (relative to the package's parent): what
+    the grader's sandbox for graded answers contains instead of the whole package."""
+    files = [
+        path
+        for path in sorted(_PACKAGE.rglob("*.py"))
+        if "__pycache__" not in path.parts and not is_course_code(str(path))
+    ]
+    return [path.relative_to(_PACKAGE.parent) for path in files]
+
+
 def _name(frame) -> str:
     code = frame.f_code
     module = frame.f_globals.get("__name__", "vae_course")
@@ -88,4 +99,4 @@ def refusal_message(answer_name: str, called: list[str]) -> str:
     )
 
 
-__all__ = ["course_code_refused", "is_course_code", "refusal_message"]
+__all__ = ["course_code_refused", "is_course_code", "observer_files", "refusal_message"]

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .batch import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, GradingError, grade
+from .env import MIN_MEMORY_MB
 from .gradebook import STATUS_MEANING, STATUS_ORDER
 
 
@@ -35,14 +36,54 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_MEMORY_MB,
         metavar="M",
-        help=f"address-space limit per notebook in MiB (default {DEFAULT_MEMORY_MB}; torch needs ~4000)",
+        help=f"address-space limit per notebook in MiB (default {DEFAULT_MEMORY_MB}, "
+        f"at least {MIN_MEMORY_MB}: torch alone needs about 3.6 GB)",
+    )
+    parser.add_argument(
+        "--assignment",
+        default=None,
+        metavar="NOTEBOOK[,NOTEBOOK]",
+        help="the assignment: the drills the notebook you handed out asks for, e.g. "
+        "notebooks/04_elbo.ipynb",
+    )
+    parser.add_argument(
+        "--chapter",
+        default=None,
+        metavar="NN[,NN]",
+        help="the assignment: every drill of these chapters, e.g. 04 or 04,05",
     )
     parser.add_argument(
         "--drills",
         default=None,
         metavar="ID,ID",
-        help="grade exactly these drills (default: the drills answered in any submission, "
-        "limited to the chapters handed in)",
+        help="the assignment: these drills (with --chapter: in addition to its drills)",
+    )
+    isolation = parser.add_mutually_exclusive_group()
+    isolation.add_argument(
+        "--container",
+        default=None,
+        metavar="IMAGE",
+        help="run learner code with docker/podman in IMAGE (vae-course installed) instead of "
+        "bubblewrap",
+    )
+    isolation.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run learner code WITHOUT an OS sandbox (trusted notebooks only; rows are marked "
+        "'unsandboxed')",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="grade on a Dask cluster (each worker runs the same sandboxed grading)",
+    )
+    parser.add_argument(
+        "--probe-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the seed of the probes of code drills (default: a fresh secret one per run)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -56,15 +97,24 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``vae-course grade``: grade, print a summary, return the exit code."""
-    drill_ids = [d.strip() for d in args.drills.split(",") if d.strip()] if args.drills else None
+
+    def listed(text: str | None) -> list[str] | None:
+        return [item.strip() for item in text.split(",") if item.strip()] if text else None
+
     try:
         rows = grade(
             args.submissions,
             args.out,
+            handouts=listed(args.assignment),
+            chapters=listed(args.chapter),
+            drills=listed(args.drills),
             timeout=args.timeout,
             jobs=args.jobs,
             memory_mb=args.memory_mb,
-            drills=drill_ids,
+            container=args.container,
+            no_sandbox=args.no_sandbox,
+            scheduler=args.scheduler,
+            probe_seed=args.probe_seed,
             progress=not args.quiet,
         )
     except (ValueError, GradingError) as error:

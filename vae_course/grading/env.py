@@ -1,36 +1,35 @@
 """The one place where the environment of learner code is decided: variables and limits.
 
-Both processes that run learner code, the notebook's kernel (:mod:`.execute`) and the
-checker's child that calls a learner's function (:mod:`.checker`), take their settings from
-:func:`learner_settings`, so the settings they share (CPU only, fast and offline mode,
-private caches, one thread, no progress bars) cannot drift apart.
+Both sandboxes that run learner code, the notebook's kernel (:mod:`.execute`) and the run
+of its graded functions on probes (:mod:`.probes`), take their variables from
+:func:`learner_settings`, so what they share (CPU only, fast and offline mode, private
+caches, one thread, no progress bars, the graded-run switch) cannot drift apart; their
+limits come from the batch's :class:`Options`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-try:
-    import resource
-except ImportError:  # Windows: no resource limits
-    resource = None  # type: ignore[assignment]
-
-MAX_FILE_MB = 2048  # no file a notebook writes may grow past this (RLIMIT_FSIZE)
+MIN_MEMORY_MB = 4096  # importing torch alone reserves about 3.6 GB of address space
 
 
 @dataclass(frozen=True)
 class Options:
-    """Limits for one submission (see :func:`vae_course.grading.grade`)."""
+    """How every submission of a batch is graded: limits, the sandbox, the probe seed.
+
+    Plain data, so that a Dask worker gets the same settings as the local grader.
+    ``sandbox`` is "bubblewrap", "container:IMAGE" or "none" (``--no-sandbox``);
+    ``probe_seed`` is the batch's secret seed for the probes of code drills.
+    """
 
     timeout: float = 600.0
     memory_mb: int = 8192
-    check_timeout: float = 60.0  # one drill check (rebuild + checker), hard kill after this
+    check_timeout: float = 60.0  # the observation of one code answer, at most
     package_dir: str = ""
-    protected: tuple[str, ...] = ()  # never readable by a notebook (the batch's folders, --out)
+    sandbox: str = "bubblewrap"
+    probe_seed: int = 0
 
 
 def learner_settings(cache_root: Path) -> dict[str, str]:
@@ -51,48 +50,12 @@ def learner_settings(cache_root: Path) -> dict[str, str]:
         "MKL_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "TQDM_DISABLE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",  # the package is read-only in the sandbox
+        "VAE_COURSE_GRADED": "1",
         "VAE_COURSE_CACHE": str(cache_root / "vae-course"),
         "TORCHINDUCTOR_CACHE_DIR": str(cache_root / "torchinductor"),
         "TRITON_CACHE_DIR": str(cache_root / "triton"),
     }
-
-
-def clean_environment() -> dict[str, str]:
-    """``os.environ`` without the variables that change what Python imports."""
-    dropped = {"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONSAFEPATH"}
-    # Folders the grader's own process may have chosen (torch sets TORCHINDUCTOR_CACHE_DIR
-    # in os.environ the first time it needs it) must not leak into a submission's run.
-    dropped |= {"TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR", "VAE_COURSE_CACHE"}
-    dropped |= {"VAE_GRADER_WORKDIR", "VAE_GRADER_LOG", "VAE_GRADER_READ_ROOTS"}
-    dropped |= {"VAE_GRADER_DENY_ROOTS"}
-    return {k: v for k, v in os.environ.items() if k not in dropped}
-
-
-def limit_memory(memory_mb: int | None) -> None:
-    """Cap this process's address space (RLIMIT_AS) at ``memory_mb`` MiB; children inherit it."""
-    if not memory_mb or resource is None or not hasattr(resource, "RLIMIT_AS"):
-        return
-    limit = int(memory_mb) * 2**20
-    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
-def limit_file_size(megabytes: int = MAX_FILE_MB) -> None:
-    """Cap the size of any file this process (and its children) writes (RLIMIT_FSIZE).
-
-    ``SIGXFSZ`` is ignored (an ignored signal stays ignored across ``exec``), so a write past
-    the limit fails with an ``OSError`` in the notebook instead of killing the kernel.
-    """
-    if resource is None or not hasattr(resource, "RLIMIT_FSIZE"):
-        return
-    limit = int(megabytes) * 2**20
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    if hasattr(signal, "SIGXFSZ"):
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
 def sandbox_dir() -> Path:

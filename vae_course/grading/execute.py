@@ -1,12 +1,15 @@
-"""Running a submission: a fresh kernel, every cell, then the harvest cell.
+"""Running a submission: a fresh kernel, every cell, then the harvest cell, all in a sandbox.
 
-:func:`run_notebook` (the grader's side) starts ``python -m vae_course.grading.execute
-SPEC`` in a private scratch folder; that process (:func:`execute_main`) runs a copy of the
-notebook top to bottom in a fresh kernel with ``allow_errors``, under the wall-time budget
-and the address-space limit, with the audit-hook sandbox of :mod:`.sandbox_site`. The
-learner's outputs are discarded; an appended *harvest* cell (:mod:`.harvest`) serialises
-the value of every requested answer name. The report is rewritten after every cell, so a
-hard kill still leaves what was done.
+:func:`run_notebook` (the grader's side) prepares a private scratch folder and starts
+``python -m vae_course.grading.execute SPEC FD`` inside the operating-system sandbox
+(:mod:`.sandbox`). That process (:func:`execute_main`) and the notebook's kernel both run
+inside it: the kernel reaches its client over the sandbox's own loopback and nothing else.
+The notebook runs top to bottom with ``allow_errors``, under the wall-time budget and the
+resource limits; the learner's outputs are discarded; an appended *harvest* cell
+(:mod:`.harvest`) serialises the value of every requested answer name. The report goes
+to the grader as JSON lines on descriptor ``FD`` (rewritten after every cell, so a hard
+kill still leaves what was done); the process makes itself non-dumpable first, so the
+kernel (the same user) cannot reach that descriptor through ``/proc``.
 """
 
 from __future__ import annotations
@@ -16,41 +19,41 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from .env import (
-    Options,
-    clean_environment,
-    learner_settings,
-    limit_file_size,
-    limit_memory,
-    sandbox_dir,
-)
+from .env import Options, learner_settings, sandbox_dir
 from .harvest import harvest_cell_source
-from .processes import kill_group, kill_leftovers, read_violations, remove_tree
+from .processes import RunResult, run_sandboxed
+from .sandbox import Policy, Sandbox, prepare_workdir
 
 KERNEL_STARTUP_S = 60  # a kernel that does not start within this is a crash
 HARVEST_S = 30  # the appended harvest cell's own budget (not counted in --timeout)
-GRACE_S = 30  # slack before the execute process is killed from outside
+GRACE_S = 30  # slack before the whole sandbox is killed from outside
 KERNEL_NAME = "vae-grader"
+PR_SET_DUMPABLE = 4
 
 
-def execute_main(spec_path: str) -> int:
-    """Entry point of the execute process: run the notebook, harvest, write a JSON report.
+def _not_dumpable() -> None:
+    """prctl(PR_SET_DUMPABLE, 0): other processes of this user cannot open our /proc files."""
+    with contextlib.suppress(Exception):
+        import ctypes
 
-    The report (``spec["report"]``) holds ``started``, ``cells_run``, ``cells_total``,
-    ``errors`` (cell, ename, evalue), ``timed_out``, ``kernel_died``, ``harvest`` (values
-    and the kernel's integrity report) and ``error`` (a grader problem), and is rewritten
-    after every cell so a hard kill still leaves what was done.
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def execute_main(spec_path: str, report_fd: int) -> int:
+    """Entry point inside the sandbox: run the notebook, harvest, report on ``report_fd``.
+
+    Each report line holds ``started``, ``cells_run``, ``cells_total``, ``errors`` (cell,
+    ename, evalue), ``timed_out``, ``kernel_died``, ``harvest`` (values and the kernel's
+    integrity report) and ``error`` (a grader problem).
     """
+    _not_dumpable()
+    out = os.fdopen(report_fd, "w", encoding="utf-8")
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
-    limit_memory(spec.get("memory_mb"))
-    limit_file_size()
     report: dict[str, Any] = {
         "started": False,
         "cells_run": 0,
@@ -61,12 +64,11 @@ def execute_main(spec_path: str) -> int:
         "harvest": None,
         "error": None,
     }
-    report_path = Path(spec["report"])
 
     def save() -> None:
-        tmp = report_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(report), encoding="utf-8")
-        os.replace(tmp, report_path)
+        with contextlib.suppress(OSError, ValueError):
+            out.write(json.dumps(report) + "\n")
+            out.flush()
 
     try:
         _execute(spec, report, save)
@@ -119,8 +121,6 @@ def _execute(spec: dict, report: dict, save) -> None:
     with client.setup_kernel():
         report["started"] = True
         report["timeout_s"] = float(spec["timeout"])
-        with contextlib.suppress(Exception):
-            report["kernel_pid"] = int(client.km.provisioner.pid)
         save()
         for index in code_cells:
             remaining = deadline - time.monotonic()
@@ -163,24 +163,15 @@ def _execute(spec: dict, report: dict, save) -> None:
             report["harvest"] = json.loads(Path(harvest_path).read_text(encoding="utf-8"))
 
 
-def run_notebook(path: Path, names: list[str], options: Options) -> dict:
-    """Execute a copy of ``path`` in a sandboxed kernel; returns the execute report.
+def run_notebook(
+    path: Path, names: list[str], options: Options, sandbox: Sandbox, scratch: Path
+) -> dict:
+    """Execute a copy of ``path`` in a sandboxed kernel, in ``scratch``; the last report.
 
-    Adds ``violations`` (what the sandbox refused), ``hard_killed`` (the execute process
-    itself had to be killed) and ``seconds``.
+    Adds ``violations`` (what the recorder saw refused), ``hard_killed`` (the sandbox had
+    to be killed from outside) and ``seconds``.
     """
-    started = time.monotonic()
-    scratch = Path(tempfile.mkdtemp(prefix="vae-grade-"))
-    try:
-        return _run_in(scratch, path, names, options) | {"seconds": time.monotonic() - started}
-    finally:
-        remove_tree(scratch)
-
-
-def _run_in(scratch: Path, path: Path, names: list[str], options: Options) -> dict:
-    import secrets
-
-    work = scratch / "work"
+    work, control = scratch / "work", scratch / "control"
     private = {
         "HOME": work,
         "TMPDIR": work / ".tmp",
@@ -189,83 +180,81 @@ def _run_in(scratch: Path, path: Path, names: list[str], options: Options) -> di
         "XDG_CACHE_HOME": work / ".cache",
         "XDG_CONFIG_HOME": work / ".config",
         "JUPYTER_RUNTIME_DIR": work / ".jupyter" / "runtime",
+        "JUPYTER_DATA_DIR": work / ".jupyter" / "data",
     }
-    for folder in private.values():
+    for folder in [*private.values(), control / "site", control / "jupyter" / "kernels"]:
         folder.mkdir(parents=True, exist_ok=True)
     notebook_copy = work / (path.stem[:100] + ".ipynb")
     shutil.copyfile(path, notebook_copy)
-    violations_log = scratch / "sandbox.jsonl"
-    kernel_env = {key: str(value) for key, value in private.items()}
-    kernel_env.update(learner_settings(private["XDG_CACHE_HOME"]))
-    kernel_env.update(
-        PYTHONPATH=str(sandbox_dir()),
+    shutil.copy(sandbox_dir() / "sitecustomize.py", control / "site" / "sitecustomize.py")
+    env = {key: str(value) for key, value in private.items()}
+    env.update(learner_settings(private["XDG_CACHE_HOME"]))
+    env.update(
+        PATH=os.environ.get("PATH", "/usr/bin:/bin"),
+        PYTHONPATH=str(control / "site"),
         PYTHONNOUSERSITE="1",
         PYDEVD_DISABLE_FILE_VALIDATION="1",
-        VAE_GRADER_WORKDIR=str(work),
-        VAE_GRADER_READ_ROOTS=os.pathsep.join([options.package_dir, str(sandbox_dir())]),
-        VAE_GRADER_LOG=str(violations_log),
-        VAE_GRADER_DENY_ROOTS=os.pathsep.join([str(path.parent), *options.protected]),
+        JUPYTER_PATH=str(control / "jupyter"),
+        JUPYTER_CONFIG_DIR=str(work / ".jupyter" / "config"),
+        JUPYTER_PLATFORM_DIRS="1",
     )
-    spec_dir = scratch / "jupyter" / "kernels" / KERNEL_NAME
+    spec_dir = control / "jupyter" / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True)
     kernel_spec = {
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "vae-course grader",
         "language": "python",
-        "env": kernel_env,
+        # the audit-hook recorder (sandbox_site) starts in the kernel and its children only
+        "env": {
+            "VAE_GRADER_WORKDIR": str(work),
+            "VAE_GRADER_LOG": str(control / "pipes" / "violations"),
+            "VAE_GRADER_READ_ROOTS": os.pathsep.join([options.package_dir, str(control)]),
+        },
     }
     (spec_dir / "kernel.json").write_text(json.dumps(kernel_spec), encoding="utf-8")
-    report_path = scratch / "execution.json"
     spec = {
         "notebook": str(notebook_copy),
         "workdir": str(work),
         "timeout": options.timeout,
-        "memory_mb": options.memory_mb,
         "names": sorted(set(names)),
-        "harvest_path": str(work / f".vae-grader-{secrets.token_hex(8)}.json"),
-        "report": str(report_path),
+        "harvest_path": str(work / ".vae-grader-harvest.json"),
     }
-    spec_path = scratch / "spec.json"
-    spec_path.write_text(json.dumps(spec), encoding="utf-8")
-    env = clean_environment()
-    env.update(
-        TMPDIR=str(private["TMPDIR"]),  # the kernel's connection file is written there
-        JUPYTER_PATH=str(scratch / "jupyter"),
-        JUPYTER_DATA_DIR=str(scratch / "jupyter"),
-        JUPYTER_CONFIG_DIR=str(scratch / "jupyter-config"),
-        JUPYTER_RUNTIME_DIR=str(private["JUPYTER_RUNTIME_DIR"]),
-        JUPYTER_PLATFORM_DIRS="1",
-        IPYTHONDIR=str(scratch / "ipython"),
+    (control / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+    prepare_workdir(work)
+    policy = Policy(
+        workdir=work,
+        env=env,
+        read_only=(Path(options.package_dir), control),
+        memory_mb=options.memory_mb,
+        cpu_seconds=int(options.timeout * 2 + KERNEL_STARTUP_S + HARVEST_S + GRACE_S),
     )
+    argv = [sys.executable, "-m", "vae_course.grading.execute", str(control / "spec.json"), "{FD}"]
     hard_limit = options.timeout + KERNEL_STARTUP_S + HARVEST_S + GRACE_S
-    command = [sys.executable, "-m", "vae_course.grading.execute", str(spec_path)]
-    hard_killed = False
-    with open(scratch / "execute.log", "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=scratch, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            process.wait(timeout=hard_limit)
-        except subprocess.TimeoutExpired:
-            hard_killed = True
-            kill_group(process.pid)
-            process.wait()
-    try:
-        report = json.loads(report_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        report = {"started": False, "errors": [], "harvest": None}
-        tail = (scratch / "execute.log").read_text(encoding="utf-8", errors="replace")[-800:]
-        report["error"] = f"the execute process left no report (exit {process.returncode}): {tail}"
-    if report.get("kernel_pid"):
-        kill_group(int(report["kernel_pid"]))
-    report["leftover_processes"] = kill_leftovers(work)
-    report["hard_killed"] = hard_killed
-    if hard_killed:
+    run = run_sandboxed(
+        sandbox, argv, policy, timeout=hard_limit, pipes=control / "pipes", log=scratch / "log"
+    )
+    return _report(run)
+
+
+def _report(run: RunResult) -> dict:
+    report: dict[str, Any] = {"started": False, "errors": [], "harvest": None}
+    for line in reversed(run.lines):
+        with contextlib.suppress(ValueError):
+            candidate = json.loads(line)
+            if isinstance(candidate, dict):
+                report = candidate
+                break
+    else:
+        report["error"] = (
+            f"the notebook's run left no report (exit {run.returncode}): {run.log_tail[-800:]}"
+        )
+    report["hard_killed"] = run.timed_out
+    if run.timed_out:
         report["timed_out"] = True
-    report["violations"] = read_violations(violations_log)
+    report["violations"] = run.violations
+    report["seconds"] = run.seconds
     return report
 
 
-if __name__ == "__main__":  # pragma: no cover - exercised through subprocesses
-    sys.exit(execute_main(sys.argv[1]))
+if __name__ == "__main__":  # pragma: no cover - runs inside the sandbox
+    sys.exit(execute_main(sys.argv[1], int(sys.argv[2])))

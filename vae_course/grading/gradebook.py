@@ -26,6 +26,7 @@ STATUS_ORDER = (
     "timeout",
     "crashed",
     "no-answers",
+    "unsandboxed",
     "ok",
 )
 
@@ -33,12 +34,15 @@ STATUS_ORDER = (
 STATUS_MEANING = {
     "invalid-notebook": "not a readable notebook; nothing could be graded",
     "error": "the grader failed on this submission (see grading.log)",
-    "tampered": "the notebook changed or replaced the checkers; only points earned in the "
-    "clean grader count",
-    "sandbox-violation": "the notebook tried operations outside its working folder; they were refused",
+    "tampered": "the notebook rebinds or patches the checkers; points come only from the "
+    "grader's own judge, which never runs learner code",
+    "sandbox-violation": "the notebook tried to touch files outside its folder or the network; "
+    "the sandbox refused",
     "timeout": "the notebook ran past the time limit; what could be graded was graded",
     "crashed": "the kernel died (out of memory or a crash); what could be graded was graded",
     "no-answers": "none of the drills was answered (answers missing or left as stubs)",
+    "unsandboxed": "graded with --no-sandbox: the learner's code ran without an "
+    "operating-system sandbox",
     "ok": "graded normally",
 }
 
@@ -87,18 +91,12 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:80] or "notebook"
 
 
-def columns_for(records: dict[Path, dict], catalogue, wanted: list[str] | None) -> list:
-    """The gradebook's drills (rule in the module docstring), in course order."""
-    if wanted is not None:
-        return [d for d in catalogue if d.id in wanted]
-    batch = records.values()
-    answered = {drill_id for record in batch for drill_id in record.get("drills", {})}
-    chapters = {record["chapter"] for record in batch if record.get("chapter")}
-    return [d for d in catalogue if d.id in answered and (not chapters or d.chapter in chapters)]
+def build_outputs(out: Path, files, records, columns) -> list[Row]:
+    """The rows, the feedback pages and ``gradebook.csv`` for the assignment's ``columns``.
 
-
-def build_outputs(out: Path, files, records, catalogue, wanted) -> list[Row]:
-    columns = columns_for(records, catalogue, wanted)
+    The columns and the maximum come from the assignment (the teacher's side): a
+    submission's metadata never changes them.
+    """
     max_total = sum(d.max_score for d in columns)
     feedback_dir = out / "feedback"
     used_names: set[str] = set()
@@ -156,6 +154,15 @@ def number_text(value: float) -> str:
     return f"{value:g}"
 
 
+def spreadsheet_safe(text: str) -> str:
+    """``text`` for a CSV cell that a spreadsheet will not read as a formula.
+
+    A cell starting with ``=``, ``+``, ``-``, ``@`` (or a tab/carriage return) is a formula
+    to Excel and LibreOffice; a student id such as ``=HYPERLINK(...)`` is shown as text.
+    """
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _gradebook_csv(rows: list[Row], columns) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -163,10 +170,10 @@ def _gradebook_csv(rows: list[Row], columns) -> str:
     writer.writerow(header + ["status", "flags", "vae_course_version", "seconds"])
     for row in rows:
         writer.writerow(
-            [row.file, row.student_id]
+            [spreadsheet_safe(row.file), spreadsheet_safe(row.student_id)]
             + [number_text(row.scores[d.id]) for d in columns]
-            + [number_text(row.total), number_text(row.max_total), row.status, ";".join(row.flags)]
-            + [row.vae_course_version, f"{row.seconds:.1f}"]
+            + [number_text(row.total), number_text(row.max_total), row.status]
+            + [spreadsheet_safe(";".join(row.flags)), row.vae_course_version, f"{row.seconds:.1f}"]
         )
     return buffer.getvalue()
 
@@ -256,15 +263,19 @@ def _feedback_html(row: Row, record: dict, columns) -> str:
 class GradingLog:
     """``grading.log``: a header, one line per submission (time taken) and indented details."""
 
-    def __init__(self, out: Path, files, options, jobs: int, to_run: int) -> None:
+    def __init__(
+        self, out: Path, files, options, jobs: int, to_run: int, sandbox, scheduler=None
+    ) -> None:
         self.path = out / "grading.log"
         started = datetime.now().isoformat(timespec="seconds")
+        where = f"scheduler={scheduler}" if scheduler else f"jobs={jobs}"
         self.header = [
             f"# vae-course {__version__} grade, started {started}: {len(files)} submission(s), "
-            f"{to_run} to run, {len(files) - to_run} unchanged; jobs={jobs}, "
+            f"{to_run} to run, {len(files) - to_run} unchanged; {where}, "
             f"timeout={options.timeout:g} s, memory={options.memory_mb} MiB, "
-            f"python={sys.executable}, vae_course={options.package_dir}"
+            f"sandbox={options.sandbox}, python={sys.executable}, vae_course={options.package_dir}"
         ]
+        self.header += [f"# {note}" for note in getattr(sandbox, "notes", [])]
         self.entries: list[str] = []
         self.summary: list[str] = []
 

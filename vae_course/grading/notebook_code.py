@@ -1,7 +1,7 @@
-"""Reading a submission without running it: the notebook, its code, and what rebuilds an answer.
+"""Reading a submission's code without running it: bindings, values, what rebuilds an answer.
 
-:func:`read_notebook` parses the file (or says why it cannot); :class:`NotebookCode` turns
-its code cells into plain Python and answers the grader's static questions: which names
+(:mod:`.notebook_file` parses the file first.) :class:`NotebookCode` turns its code cells
+into plain Python and answers the grader's static questions: which names
 the notebook binds, the literal value of an ``answer_*``, the statements that rebuild an
 answer function from its last definition (:meth:`NotebookCode.rebuild_units`), and code
 that rebinds or patches the checkers (:meth:`NotebookCode.tamper_notes`).
@@ -11,72 +11,11 @@ from __future__ import annotations
 import __future__
 
 import ast
-import contextlib
-import json
-import os
-import re
 import symtable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 CELL_FILENAME = "<notebook cell {number}>"
-
-
-class InvalidNotebook(ValueError):
-    """The file cannot be read as a Jupyter notebook (message says why, for the learner)."""
-
-
-def read_notebook(data: bytes):
-    """Parse ``data`` as a notebook (nbformat 4), or raise :class:`InvalidNotebook`."""
-    import nbformat
-
-    if not data.strip():
-        raise InvalidNotebook("the file is empty")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidNotebook("the file is not UTF-8 text; is it really a .ipynb?") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidNotebook(
-            f"the file is not valid JSON (line {error.lineno}: {error.msg}); "
-            "save it again from JupyterLab"
-        ) from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
-        raise InvalidNotebook("the JSON is not a Jupyter notebook (it has no list of cells)")
-    try:
-        with contextlib.redirect_stderr(open(os.devnull, "w")):  # noqa: SIM115
-            notebook = nbformat.reads(text, as_version=4)
-    except Exception as error:  # nbformat raises many types for damaged files
-        raise InvalidNotebook(
-            f"nbformat cannot read it ({type(error).__name__}: {error})"
-        ) from None
-    for cell in notebook.cells:
-        if not isinstance(cell, dict) or not isinstance(cell.get("source", ""), str):
-            raise InvalidNotebook("a cell has no readable source")
-    return notebook
-
-
-def notebook_metadata(notebook) -> dict:
-    """The notebook's top-level metadata (a plain dict, possibly empty)."""
-    metadata = notebook.get("metadata") or {}
-    return dict(metadata) if isinstance(metadata, dict) else {}
-
-
-def chapter_of(metadata: dict) -> str | None:
-    """The chapter a student notebook was built for, e.g. "04".
-
-    Read from ``metadata.vae_course.source`` (``"solutions/04_elbo.ipynb"``), which
-    ``vae-course build`` records; None for notebooks without it.
-    """
-    course = metadata.get("vae_course") if isinstance(metadata, dict) else None
-    source = course.get("source") if isinstance(course, dict) else None
-    if not isinstance(source, str):
-        return None
-    match = re.match(r"(\d+)_", Path(source).name)
-    return f"{int(match.group(1)):02d}" if match else None
 
 
 _TRANSPARENT_CELL_MAGICS = {"%%time", "%%capture"}
@@ -382,6 +321,50 @@ class NotebookCode:
             text = f"{target} = __vae_grader_use__({drill_id!r}, {ast.unparse(argument)})"
         padding = "\n" * (statement.first_line - 1)
         return Unit(statement.filename, padding + text, statement.cell, statement.order)
+
+    def imported_from_course(self, name: str) -> str:
+        """The course module (not the drills) whose code ``name``'s last binding imports, or
+        "": an answer imported from there is the course's own code, not the learner's."""
+        binders = self._binders(name)
+        node = binders[-1].node if binders else None
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            full = next(
+                (f"{node.module}.{a.name}" for a in node.names if (a.asname or a.name) == name), ""
+            )
+        elif isinstance(node, ast.Import):
+            full = next((a.name for a in node.names if (a.asname or a.name) == name), "")
+        else:
+            return ""
+        parts = full.split(".")
+        if parts[0] != "vae_course" or parts[1:2] == ["drills"] or len(parts) < 2:
+            return ""
+        return ".".join(parts[:-1]) if isinstance(node, ast.ImportFrom) else full
+
+    @staticmethod
+    def course_imports(units: list[Unit]) -> list[str]:
+        """The course modules (other than the drills) the rebuilt answer imports.
+
+        An answer that needs ``vae_course.losses`` (or the models, the schedules...) would be
+        graded on the course's code: it is refused, as :mod:`vae_course.drills.guard` refuses
+        it in the notebook. ``vae_course.drills`` itself (for ``drills.use``) is fine.
+        """
+        found: list[str] = []
+        for unit in units:
+            try:
+                tree = ast.parse(unit.code)
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                names: list[str] = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [f"{node.module}.{alias.name}" for alias in node.names]
+                for name in names:
+                    parts = name.split(".")
+                    if parts[0] == "vae_course" and parts[1:2] != ["drills"] and name not in found:
+                        found.append(name)
+        return found
 
     # ----------------------------------------------------------------- tampering
 

@@ -1,31 +1,41 @@
-"""Grading one submission: read it, run it, harvest, check, and keep the record.
+"""Grading one submission: read it, run it, harvest, observe, judge, and keep the record.
 
-:func:`grade_submission` never raises. The record (stored as ``results/*.json`` by
-:mod:`.batch`) holds the flags (statuses that apply), each drill's verdict, the student-id
-fields of the metadata, notes for the learner, a log for the teacher, and the time taken.
+:func:`grade_submission` never raises. The steps, each in its place:
+
+1. **Read** the notebook here, statically (:mod:`.notebook_code`): which answer names it
+   binds, literal values, the statements that rebuild each answer function, code that
+   rebinds the checkers.
+2. **Run** it in a fresh kernel inside the sandbox and harvest its answer values
+   (:mod:`.execute`).
+3. **Observe** its graded functions on the judge's probes, in a second sandbox where the
+   course's implementations do not exist (:mod:`.probes`).
+4. **Judge** values and observations here (:mod:`.judge`), without running learner code.
+
+The record (stored as ``results/*.json`` by :mod:`.batch`) holds the flags (statuses that
+apply), each drill's verdict, the student-id fields of the metadata, notes for the
+learner, a log for the teacher, and the time taken. It is plain data, so a submission can
+be graded on another machine (a Dask worker) and its record sent back.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vae_course.drills import guard
+
+from . import judge, probes
 from .env import Options
 from .execute import run_notebook
-from .harvest import decode_value, encode_value
-from .notebook_code import (
-    InvalidNotebook,
-    NotebookCode,
-    chapter_of,
-    notebook_metadata,
-    read_notebook,
-)
-from .pool import CheckerPool
-
-# Learner-visible message for an answer the grader cannot hand to a checker.
+from .harvest import encode_value
+from .notebook_code import NotebookCode
+from .notebook_file import InvalidNotebook, chapter_of, notebook_metadata, read_notebook
+from .processes import remove_tree
+from .sandbox import Sandbox, choose
 
 NOT_OWN_DEFINITION = (
     "not found: `{name}` is bound, but not by your own `def`/`class` (it comes from {how}); "
@@ -51,37 +61,54 @@ class DrillInfo:
         return self.runs_code
 
 
-def grade_submission(
-    path: Path, catalogue: list[DrillInfo], options: Options, checkers: CheckerPool
-) -> dict:
-    """Grade one submission: read, execute, check. Never raises; returns the result record.
+_SANDBOXES: dict[str, Sandbox] = {}
+_SCRATCH: dict[str, Path] = {}
 
-    The record (stored as ``results/*.json`` by :mod:`vae_course.grading`) holds ``flags``
-    (statuses that apply), ``drills`` (``{drill_id: {status, score, max_score, feedback,
-    notes}}`` for every drill whose answer the notebook binds), ``metadata`` (student id
-    fields), ``notes`` (for the learner), ``log`` (for the teacher) and ``seconds``.
-    """
+
+def sandbox_for(options: Options) -> Sandbox:
+    """The sandbox ``options`` name, chosen once per process (bubblewrap, container, none)."""
+    if options.sandbox not in _SANDBOXES:
+        kind, _, image = options.sandbox.partition(":")
+        _SANDBOXES[options.sandbox] = choose(
+            container=image if kind == "container" else None, no_sandbox=kind == "none"
+        )
+    return _SANDBOXES[options.sandbox]
+
+
+def _observer() -> Path:
+    """This process's copy of the observing code (made on first use)."""
+    if "observer" not in _SCRATCH:
+        _SCRATCH["observer"] = probes.observer_package(Path(tempfile.mkdtemp(prefix="vae-obs-")))
+    return _SCRATCH["observer"]
+
+
+def grade_submission(data: bytes, name: str, catalogue: list[DrillInfo], options: Options) -> dict:
+    """Grade one submission (the notebook's bytes; ``name`` for messages). Never raises."""
     started = time.monotonic()
     record: dict[str, Any] = {"flags": [], "drills": {}, "notes": [], "log": [], "metadata": {}}
+    scratch = Path(tempfile.mkdtemp(prefix="vae-grade-"))
     try:
-        _grade_into(record, Path(path), catalogue, options, checkers)
+        _grade_into(record, data, name, catalogue, options, scratch)
     except Exception as error:  # a grader bug must not stop the class
         record["flags"].append("error")
         record["log"].append(f"grader error: {type(error).__name__}: {error}")
         record["log"].append(traceback.format_exc(limit=5))
+    finally:
+        remove_tree(scratch)
+    if options.sandbox == "none":
+        _flag(record, "unsandboxed", "graded with --no-sandbox: learner code ran unconfined")
     record["seconds"] = round(time.monotonic() - started, 2)
     return record
 
 
 def _grade_into(
-    record: dict, path: Path, catalogue: list[DrillInfo], options: Options, checkers
+    record: dict,
+    data: bytes,
+    name: str,
+    catalogue: list[DrillInfo],
+    options: Options,
+    scratch: Path,
 ) -> None:
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        record["flags"].append("invalid-notebook")
-        record["notes"].append(f"This file could not be read ({error.strerror or error}).")
-        return
     try:
         notebook = read_notebook(data)
     except InvalidNotebook as error:
@@ -98,9 +125,11 @@ def _grade_into(
     code = NotebookCode(notebook)
     for message in code.syntax_errors:
         record["notes"].append(f"Syntax error, cell skipped when rebuilding your code: {message}")
-    bound = code.bound_names()
+    sandbox = sandbox_for(options)
+    source = scratch / "submission.ipynb"
+    source.write_bytes(data)
     value_names = [drill.answer_name for drill in catalogue if not drill.from_source]
-    execution = run_notebook(path, value_names, options)
+    execution = run_notebook(source, value_names, options, sandbox, scratch / "run")
     _record_execution(record, execution)
     harvest = execution.get("harvest") or {}
     values = harvest.get("values") or {}
@@ -108,122 +137,118 @@ def _grade_into(
     for note in code.tamper_notes():
         _flag(record, "tampered", f"the notebook {note.split(': ', 1)[-1]} ({note.split(': ')[0]})")
     _check_kernel_integrity(record, harvest.get("integrity") or {}, options.package_dir)
-    jobs: list[dict] = []
+    jobs = _code_jobs(record, code, catalogue)
     for drill in catalogue:
-        name = drill.answer_name
-        if drill.from_source:
-            if name not in bound:
-                continue
-            units, notes, how = code.rebuild_units(name)
-            if units is None:
-                record["drills"][drill.id] = _verdict(
-                    drill, "not found", [NOT_OWN_DEFINITION.format(name=name, how=how)]
-                )
-                continue
-            notes = [f"Graded your `{name}` from {code.where_defined(name)}.", *notes]
-            jobs.append(
-                {
-                    "drill": drill.id,
-                    "mode": "source",
-                    "answer_name": name,
-                    "units": [unit.to_json() for unit in units],
-                    "cells": {u.filename: code.cell_sources[u.filename] for u in units},
-                    "future_flags": code.future_flags,
-                    "notes": notes,
-                }
-            )
-            continue
-        harvested = values.get(name)
-        if harvested is not None and "value" in harvested and not _decodable(harvested["value"]):
-            harvested = {"not_plain": "a value that could not be read back"}
-        if harvested is not None and "value" in harvested:
-            job = {"drill": drill.id, "mode": "value", "value": harvested["value"], "notes": []}
-        elif harvested is not None:
-            reason = harvested.get("not_plain", "not plain data")
-            record["drills"][drill.id] = _verdict(
-                drill,
-                "not gradable",
-                [
-                    f"`{name}` holds {reason}; the grader accepts only plain data (numbers, "
-                    "strings, lists, tuples, sets and dicts of those). Convert tensors with "
-                    "`.item()` or `.tolist()`."
-                ],
-            )
-            continue
-        elif name in bound:
-            found, literal = code.static_value(name)
-            if not found:
-                why = (
-                    "the cell that computes it raised an error before the assignment (see the "
-                    "cell errors above)"
-                    if execution.get("harvest") is not None
-                    else "the notebook stopped (time limit or crash) before computing it"
-                )
-                record["drills"][drill.id] = _verdict(
-                    drill,
-                    "not gradable",
-                    [
-                        f"`{name}` is assigned in your notebook but its value could not be read: {why}."
-                    ],
-                )
-                continue
-            note = f"The value of `{name}` was read from your notebook's source (the run did not reach it)."
-            job = {
-                "drill": drill.id,
-                "mode": "value",
-                "value": encode_value(literal),
-                "notes": [note],
-            }
-        else:
-            continue
-        if drill.seeded and isinstance(seeds.get(drill.id), int):
-            job["seed"] = seeds[drill.id]
-        jobs.append(job)
-    replies = checkers.check(jobs, options.check_timeout) if jobs else {}
+        if not drill.from_source:
+            _judge_value(record, drill, code, values, seeds, execution)
+    replies = probes.observe(jobs, options.probe_seed, options, sandbox, scratch, _observer())
     by_id = {drill.id: drill for drill in catalogue}
     for job in jobs:
         drill = by_id[job["drill"]]
-        reply = replies.get(drill.id) or {
-            "status": "error",
-            "score": 0.0,
-            "feedback": ["no verdict"],
-        }
-        verdict = _verdict(drill, reply.get("status", "error"), reply.get("feedback") or [])
-        verdict["score"] = min(max(float(reply.get("score") or 0.0), 0.0), drill.max_score)
+        reply = replies[drill.id]
+        verdict = judge.judge_observation(drill.id, reply, options.probe_seed)
         verdict["notes"] = list(job.get("notes") or []) + list(reply.get("notes") or [])
         record["drills"][drill.id] = verdict
-        for violation in reply.get("violations") or []:
-            _flag(
-                record,
-                "sandbox-violation",
-                f"while checking {drill.id}: {violation['what']}: {violation['detail']}",
+    violations = next((r.get("violations") for r in replies.values() if r.get("violations")), [])
+    for violation in violations or []:
+        _flag(
+            record,
+            "sandbox-violation",
+            f"while your functions were checked: {violation['what']}: {violation['detail']}",
+        )
+
+
+def _code_jobs(record: dict, code: NotebookCode, catalogue: list[DrillInfo]) -> list[dict]:
+    """The probe runner's job for every code drill whose answer the notebook defines."""
+    bound = code.bound_names()
+    jobs: list[dict] = []
+    for drill in catalogue:
+        name = drill.answer_name
+        if not drill.from_source or name not in bound:
+            continue
+        units, notes, how = code.rebuild_units(name)
+        course = code.imported_from_course(name)
+        if course:
+            record["drills"][drill.id] = judge.verdict(
+                "failed", [guard.refusal_message(name, [f"{course}.{name}"])], 0, drill.max_score
             )
-            verdict["notes"].append(
-                f"While being checked, your code tried something the grader does not allow "
-                f"({violation['what']}: {violation['detail']}); it was refused."
+            continue
+        if units is None:
+            record["drills"][drill.id] = judge.verdict(
+                "not found", [NOT_OWN_DEFINITION.format(name=name, how=how)], 0, drill.max_score
             )
-        if verdict["status"] == "tampered":
-            _flag(record, "tampered", f"{drill.id}: changed {', '.join(reply.get('changed', []))}")
-        elif verdict["status"] == "error":
-            record["log"].append(f"{drill.id}: checker problem: {' '.join(verdict['feedback'])}")
+            continue
+        course = code.course_imports(units)
+        if course:
+            record["drills"][drill.id] = judge.verdict(
+                "failed", [guard.refusal_message(name, course)], 0, drill.max_score
+            )
+            continue
+        jobs.append(
+            {
+                "drill": drill.id,
+                "answer_name": name,
+                "units": [unit.to_json() for unit in units],
+                "cells": {u.filename: code.cell_sources[u.filename] for u in units},
+                "future_flags": code.future_flags,
+                "notes": [f"Graded your `{name}` from {code.where_defined(name)}.", *notes],
+            }
+        )
+    return jobs
 
 
-def _decodable(data: Any) -> bool:
-    try:
-        decode_value(data)
-    except Exception:  # a kernel that tampered with its own json module, say
-        return False
-    return True
-
-
-def _verdict(drill: DrillInfo, status: str, feedback: list[str]) -> dict:
-    return {
-        "status": status,
-        "score": 0.0,
-        "max_score": float(drill.max_score),
-        "feedback": [str(line) for line in feedback],
-        "notes": [],
-    }
+def _judge_value(
+    record: dict,
+    drill: DrillInfo,
+    code: NotebookCode,
+    values: dict,
+    seeds: dict,
+    execution: dict,
+) -> None:
+    name = drill.answer_name
+    harvested = values.get(name)
+    notes: list[str] = []
+    if harvested is not None and "value" in harvested:
+        encoded = harvested["value"]
+    elif harvested is not None:
+        reason = harvested.get("not_plain", "not plain data")
+        record["drills"][drill.id] = judge.verdict(
+            "not gradable",
+            [
+                f"`{name}` holds {reason}; the grader accepts only plain data (numbers, "
+                "strings, lists, tuples, sets and dicts of those). Convert tensors with "
+                "`.item()` or `.tolist()`."
+            ],
+            0,
+            drill.max_score,
+        )
+        return
+    elif name in code.bound_names():
+        found, literal = code.static_value(name)
+        if not found:
+            why = (
+                "the cell that computes it raised an error before the assignment (see the "
+                "cell errors above)"
+                if execution.get("harvest") is not None
+                else "the notebook stopped (time limit or crash) before computing it"
+            )
+            record["drills"][drill.id] = judge.verdict(
+                "not gradable",
+                [f"`{name}` is assigned in your notebook but its value could not be read: {why}."],
+                0,
+                drill.max_score,
+            )
+            return
+        encoded = encode_value(literal)
+        notes.append(
+            f"The value of `{name}` was read from your notebook's source (the run did not reach it)."
+        )
+    else:
+        return
+    seed = seeds.get(drill.id) if drill.seeded and isinstance(seeds.get(drill.id), int) else None
+    verdict = judge.judge_value(drill.id, encoded, seed)
+    verdict["notes"] = notes
+    record["drills"][drill.id] = verdict
 
 
 def _flag(record: dict, flag: str, detail: str) -> None:

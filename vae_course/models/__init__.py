@@ -19,6 +19,13 @@ model                      ``encode(x)``                              ``forward(
 All models have ``latent_dim`` and ``input_shape`` attributes; the VAEs also have
 ``reparameterize(mu, log_var)`` and ``sample(n, generator=None)`` (pixel probabilities).
 
+Many images at once, for any of these models: :func:`encode_all` (mean codes and log
+variances, in batches, on the CPU), :func:`posterior_mean` (the codes alone),
+:func:`decode_probabilities` (sigmoid(decode(z))) and :func:`reconstruct` (decode the
+mean code); :func:`encode_batch` / :func:`decode_batch`
+call one model the way its kind expects (labels for a conditional model, x for an
+autoregressive decoder).
+
 One file per family: ``_base.py`` (outputs, input checks, :func:`reparameterize`, the base
 class :class:`GaussianVAE` of the unconditional VAEs), ``_networks.py`` (MLP and
 convolutional encoder/decoder builders), ``autoencoder.py``, ``mlp.py`` (:class:`VAE`),
@@ -29,9 +36,25 @@ architecture). A new architecture gets its own file and a line here.
 
 from __future__ import annotations
 
-from ._base import AEOutput, GaussianVAE, VAEOutput, reparameterize
+from ._base import (
+    AEOutput,
+    GaussianVAE,
+    VAEOutput,
+    as_image_batch,
+    check_model,
+    decode_batch,
+    decode_probabilities,
+    encode_all,
+    encode_batch,
+    evaluating,
+    model_device,
+    parameter_count,
+    posterior_mean,
+    reconstruct,
+    reparameterize,
+)
 from .autoencoder import Autoencoder
-from .autoregressive import AutoregressiveVAE
+from .autoregressive import AutoregressiveVAE, strong_decoder_vae
 from .burgess import BurgessVAE
 from .conditional import ConditionalVAE
 from .conv import ConvAutoencoder, ConvVAE
@@ -48,5 +71,17 @@ __all__ = [
     "GaussianVAE",
     "VAE",
     "VAEOutput",
+    "as_image_batch",
+    "check_model",
+    "decode_batch",
+    "decode_probabilities",
+    "encode_all",
+    "encode_batch",
+    "evaluating",
+    "model_device",
+    "parameter_count",
+    "posterior_mean",
+    "reconstruct",
     "reparameterize",
+    "strong_decoder_vae",
 ]

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 from torch import nn
 
+from vae_course._checks import positive_int
+
 
 def _mlp(sizes: Sequence[int], final_activation: bool) -> nn.Sequential:
     """Linear layers between consecutive ``sizes`` with ReLU between them (and after the
@@ -65,8 +67,7 @@ def _conv_networks(
             f"{len(channels)} stride-2 conv layers need image sides divisible by {factor}, "
             f"got {h}x{w}; use fewer channels entries (e.g. 2 layers for 28 px, 4 for 64 px)"
         )
-    if hidden_dim < 1:
-        raise ValueError(f"hidden_dim must be a positive integer, got {hidden_dim!r}")
+    hidden_dim = positive_int(hidden_dim, "hidden_dim")
     fh, fw = h // factor, w // factor
     flat = channels[-1] * fh * fw
 

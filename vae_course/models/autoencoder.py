@@ -44,7 +44,7 @@ class Autoencoder(nn.Module):
         self.conv = bool(conv)
         if self.conv:
             self.encoder, feature_dim, self.decoder, self.channels = _conv_networks(
-                self.input_shape, channels, int(hidden_dim), self.latent_dim
+                self.input_shape, channels, hidden_dim, self.latent_dim
             )
         else:
             self.hidden_dims = _check_hidden_dims(hidden_dims)

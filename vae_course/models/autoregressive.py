@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from vae_course._checks import positive_int
+from vae_course._checks import integer, positive_int
 
 from ._base import (
     GaussianVAE,
@@ -17,8 +17,7 @@ from ._base import (
     _check_n,
     _images,
     _latents,
-    _standard_normal,
-    _uniform,
+    _noise,
 )
 from ._networks import _mlp, _mlp_networks
 
@@ -82,6 +81,7 @@ class AutoregressiveVAE(GaussianVAE):
         context: how many previous pixels each pixel may see (``None``: all of them).
         ar_hidden: H, hidden units of the masked network (default 500).
         input_shape: (C, H, W), default (1, 28, 28).
+    Used in 05_kl_annealing and 06_posterior_collapse (the strong decoder).
     """
 
     decoder_needs_input = True  # decode(z, x) scores x (teacher forcing); fit passes x
@@ -104,10 +104,7 @@ class AutoregressiveVAE(GaussianVAE):
         self.decoder_hidden_dims = _check_hidden_dims(decoder_hidden_dims)
         if context is None:
             context = n_pixels - 1
-        if isinstance(context, bool) or not isinstance(context, int) or context < 0:
-            raise ValueError(
-                f"context must be None (all previous pixels) or an integer >= 0, got {context!r}"
-            )
+        context = integer(context, "context (or None: all previous pixels)", minimum=0)
         self.context = min(context, n_pixels - 1)
         self.ar_hidden = positive_int(ar_hidden, "ar_hidden")
 
@@ -182,7 +179,7 @@ class AutoregressiveVAE(GaussianVAE):
             if greedy:
                 pixels = (logits > 0).to(z.dtype)
             else:
-                noise = _uniform(logits.shape, generator, z.device)
+                noise = _noise(torch.rand, logits.shape, generator, z.device)
                 pixels = (noise < torch.sigmoid(logits)).to(z.dtype)
             return (
                 pixels.reshape(batch, *self.input_shape),
@@ -195,7 +192,7 @@ class AutoregressiveVAE(GaussianVAE):
         direct = torch.zeros(batch, n_pixels, device=z.device, dtype=z.dtype)
         pixels = torch.zeros(batch, n_pixels, device=z.device, dtype=z.dtype)
         logits = torch.zeros(batch, n_pixels, device=z.device, dtype=z.dtype)
-        noise = None if greedy else _uniform((batch, n_pixels), generator, z.device)
+        noise = None if greedy else _noise(torch.rand, (batch, n_pixels), generator, z.device)
         for i in range(n_pixels):
             logit = base[:, i] + torch.relu(pre) @ w_out[i] + direct[:, i]
             logits[:, i] = logit
@@ -230,12 +227,28 @@ class AutoregressiveVAE(GaussianVAE):
         return torch.sigmoid(logits)
 
     @torch.no_grad()
+    def generate_with_shared_noise(self, z: Tensor, seed: int = 0) -> Tensor:
+        """One image per row of z (B, d), every row drawn with *the same* pixel noise:
+        probabilities (B, C, H, W) as in :meth:`generate`, each row with a generator seeded
+        by ``seed``. With the coin flips shared, the drawings differ only through z: the
+        images of a decoder that ignores z come out (nearly) identical. Used in
+        06_posterior_collapse (reconstructions and samples of a collapsed model).
+        """
+        z = _latents(z, self.latent_dim, type(self).__name__)
+        seed = integer(seed, "seed")
+        rows = [
+            self.generate(z[i : i + 1], generator=torch.Generator().manual_seed(seed))
+            for i in range(z.shape[0])
+        ]
+        return torch.cat(rows)
+
+    @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """Generate ``n`` images from z ~ N(0, I): pixel probabilities (n, C, H, W) along the
         sampled path (see :meth:`generate`); ``generator`` seeds both z and the pixels."""
         n = _check_n(n)
         device = next(self.parameters()).device
-        z = _standard_normal((n, self.latent_dim), generator, device)
+        z = _noise(torch.randn, (n, self.latent_dim), generator, device)
         return self.generate(z, generator)
 
     def extra_repr(self) -> str:
@@ -243,3 +256,12 @@ class AutoregressiveVAE(GaussianVAE):
             f"latent_dim={self.latent_dim}, input_shape={self.input_shape}, "
             f"context={self.context}, ar_hidden={self.ar_hidden}"
         )
+
+
+def strong_decoder_vae(latent_dim: int = 16) -> AutoregressiveVAE:
+    """The strong-decoder VAE of chapters 05 and 06: the MLP encoder of :class:`VAE`
+    (784-400-d) with a decoder that sees every previous pixel (``context=None``), i.e.
+    ``AutoregressiveVAE(latent_dim=latent_dim)``. Used in 05_kl_annealing and
+    06_posterior_collapse (as a factory: ``train.fit_from_seed(strong_decoder_vae, ...)``).
+    """
+    return AutoregressiveVAE(latent_dim=latent_dim)

@@ -17,7 +17,7 @@ from ._base import (
     _check_n,
     _images,
     _latents,
-    _standard_normal,
+    _noise,
     reparameterize,
 )
 from ._networks import _mlp
@@ -112,7 +112,7 @@ class ConditionalVAE(nn.Module):
         device = next(self.parameters()).device
         if y is None:
             y = torch.arange(n, device=device) % self.num_classes
-        z = _standard_normal((n, self.latent_dim), generator, device)
+        z = _noise(torch.randn, (n, self.latent_dim), generator, device)
         return torch.sigmoid(self.decode(z, y.to(device)))
 
     def extra_repr(self) -> str:

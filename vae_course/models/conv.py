@@ -35,7 +35,7 @@ class ConvVAE(GaussianVAE):
         super().__init__()
         self._set_sizes(latent_dim, input_shape)
         self.encoder, feature_dim, self.decoder, self.channels = _conv_networks(
-            self.input_shape, channels, int(hidden_dim), self.latent_dim
+            self.input_shape, channels, hidden_dim, self.latent_dim
         )
         self._add_heads(feature_dim)
 

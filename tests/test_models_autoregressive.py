@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from vae_course import train
-from vae_course.models import VAE, AutoregressiveVAE, VAEOutput
+from vae_course.models import VAE, AutoregressiveVAE, VAEOutput, strong_decoder_vae
 
 SHAPE = (1, 5, 6)  # 30 pixels: small enough for exact Jacobians
 N_PIXELS = 30
@@ -201,3 +201,26 @@ def test_context_zero_has_the_parameter_count_of_the_plain_vae():
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert count(plain) == count(factorised)
     assert count(_model(None)) > count(factorised)
+
+
+def test_shared_noise_drawings_differ_only_through_z():
+    model = _model(context=None)
+    z = torch.randn(3, 3, generator=torch.Generator().manual_seed(2))
+    drawn = model.generate_with_shared_noise(z, seed=5)
+    assert drawn.shape == (3, *SHAPE)
+    for i in range(3):  # each row is a draw with a generator seeded 5
+        alone = model.generate(z[i : i + 1], generator=torch.Generator().manual_seed(5))
+        torch.testing.assert_close(drawn[i : i + 1], alone)
+    same = model.generate_with_shared_noise(z[:1].repeat(2, 1), seed=5)
+    torch.testing.assert_close(same[0], same[1])  # the same z and noise: the same drawing
+
+
+def test_strong_decoder_vae_is_the_full_context_model_of_chapters_5_and_6():
+    torch.manual_seed(0)
+    model = strong_decoder_vae()
+    assert isinstance(model, AutoregressiveVAE) and model.latent_dim == 16
+    assert model.context == 28 * 28 - 1 and model.input_shape == (1, 28, 28)
+    torch.manual_seed(0)
+    reference = AutoregressiveVAE(latent_dim=16)
+    for a, b in zip(model.parameters(), reference.parameters(), strict=True):
+        assert torch.equal(a, b)
