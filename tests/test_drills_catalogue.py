@@ -49,6 +49,7 @@ DRILL_TABLE = {
     "posterior_collapse_diagnosis": ("06", "multipart", "answer_collapse_diagnosis"),
     "beta_vae_loss": ("07", "function", "beta_vae_loss"),
     "total_correlation": ("07", "function", "total_correlation"),
+    "latent_traversal": ("07", "function", "latent_traversal"),
 }
 
 IMPLEMENTATION_DRILLS = [d for d in drills.all_drills() if isinstance(d, CodeDrill)]
@@ -430,6 +431,8 @@ def _tc_log_mean_exp_loop(z, mu, log_var, dataset_size):
     return torch.stack(rows)
 
 
+from test_drills_ch07_traversal import _lt_loop, _lt_mask, _lt_repeat  # noqa: E402
+
 CORRECT = {
     "pixel_mean": [_pm_dims, _pm_flatten, _pm_sum_divide],
     "autoencoder": [_MlpAutoencoder, _ConvAutoencoder, _DropoutTanhAutoencoder],
@@ -443,6 +446,7 @@ CORRECT = {
     "active_units": [_au_var, _au_biased, _au_numpy],
     "beta_vae_loss": [_bv_solution, _bv_summed_then_divided, _bv_per_example],
     "total_correlation": [_tc_logsumexp, _tc_distributions, _tc_log_mean_exp_loop],
+    "latent_traversal": [_lt_repeat, _lt_loop, _lt_mask],
 }
 
 

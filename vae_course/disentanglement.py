@@ -10,6 +10,8 @@ factors are known (``shapes``: :data:`vae_course.shapes.FACTOR_NAMES`):
 * :func:`best_dimensions`: for each factor, the dimension that knows most about it and the
   gap to the runner-up (MIG is the mean of these gaps);
 * :func:`plot_mutual_information`: the matrix as a heat map;
+* :func:`latent_traversal`: the images of one traversal (the reference of the drill
+  ``latent_traversal``);
 * :func:`factor_traversals`: latent traversals of the best dimension of each factor, each
   row labelled by the factor that dimension knows most about.
 
@@ -81,6 +83,23 @@ def best_dimensions(nmi: np.ndarray, factor_names: Sequence[str]) -> list[Factor
     return best
 
 
+@torch.no_grad()
+def latent_traversal(
+    model: torch.nn.Module, x: torch.Tensor, dim: int, values: torch.Tensor
+) -> torch.Tensor:
+    """The images of one latent traversal: x (C, H, W), one image; values (S,).
+
+    mu = model.encode(x[None])[0] (1, d), the posterior mean, not a sample; row s of the
+    codes (S, d) is mu with dimension ``dim`` *set* to values[s] (the others unchanged);
+    returns sigmoid(model.decode(codes)) reshaped to (S, C, H, W): pixel probabilities, in
+    the order of ``values``. Used in 07_beta_vae (the drill ``latent_traversal``).
+    """
+    mu = model.encode(x.unsqueeze(0))[0]
+    codes = mu.repeat(values.shape[0], 1)
+    codes[:, dim] = values.to(codes.dtype)
+    return torch.sigmoid(model.decode(codes)).reshape(values.shape[0], *x.shape)
+
+
 def plot_mutual_information(
     nmi: np.ndarray, factor_names: Sequence[str], title: str = "Normalised mutual information"
 ) -> Figure:
@@ -144,6 +163,7 @@ __all__ = [
     "best_dimensions",
     "factor_entropies",
     "factor_traversals",
+    "latent_traversal",
     "normalized_mutual_information",
     "plot_mutual_information",
 ]

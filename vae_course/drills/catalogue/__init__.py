@@ -18,6 +18,7 @@ from . import (
     ch06_collapse,
     ch07_beta,
     ch07_tcvae,
+    ch07_traversal,
     ch09_olympiad,
 )
 
@@ -33,6 +34,7 @@ DRILLS = (
     + ch06_collapse.DRILLS
     + ch07_beta.DRILLS
     + ch07_tcvae.DRILLS
+    + ch07_traversal.DRILLS
     + ch09_olympiad.DRILLS
 )
 
