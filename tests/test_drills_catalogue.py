@@ -50,6 +50,8 @@ DRILL_TABLE = {
     "active_units": ("06", "function", "active_units"),
     "posterior_collapse_diagnosis": ("06", "multipart", "answer_collapse_diagnosis"),
     "beta_vae_loss": ("07", "function", "beta_vae_loss"),
+    "total_correlation": ("07", "function", "total_correlation"),
+    "latent_traversal": ("07", "function", "latent_traversal"),
 }
 
 IMPLEMENTATION_DRILLS = [d for d in drills.all_drills() if isinstance(d, CodeDrill)]
@@ -474,6 +476,38 @@ def _bv_per_example(logits, x, mu, log_var, beta):
     return (rec + beta * kl).mean()
 
 
+def _tc_logsumexp(z, mu, log_var, dataset_size):
+    diff = z.unsqueeze(1) - mu.unsqueeze(0)
+    lv = log_var.unsqueeze(0)
+    pairwise = -0.5 * (math.log(2 * math.pi) + lv + diff.pow(2) * torch.exp(-lv))
+    norm = math.log(dataset_size * z.shape[0])
+    log_qz = torch.logsumexp(pairwise.sum(dim=2), dim=1) - norm
+    return log_qz - (torch.logsumexp(pairwise, dim=1) - norm).sum(dim=1)
+
+
+def _tc_distributions(z, mu, log_var, dataset_size):
+    posteriors = torch.distributions.Normal(mu.unsqueeze(0), torch.exp(0.5 * log_var).unsqueeze(0))
+    pairwise = posteriors.log_prob(z.unsqueeze(1))  # (B, B, d)
+    b, d = z.shape
+    joint = torch.logsumexp(pairwise.sum(-1), dim=1)
+    marginals = torch.logsumexp(pairwise, dim=1).sum(-1)
+    return joint - marginals + (d - 1) * math.log(dataset_size * b)
+
+
+def _tc_log_mean_exp_loop(z, mu, log_var, dataset_size):
+    # no 2*pi constant (it cancels), log-mean-exp over the batch, one sample at a time
+    rows = []
+    for i in range(z.shape[0]):
+        terms = -0.5 * (log_var + (z[i] - mu).pow(2) / log_var.exp())  # (B, d)
+        mean_exp = math.log(z.shape[0])
+        joint = torch.logsumexp(terms.sum(dim=1), dim=0) - mean_exp - math.log(dataset_size)
+        marginal = torch.logsumexp(terms, dim=0) - mean_exp - math.log(dataset_size)
+        rows.append(joint - marginal.sum())
+    return torch.stack(rows)
+
+
+from test_drills_ch07_traversal import _lt_loop, _lt_mask, _lt_repeat  # noqa: E402
+
 CORRECT = {
     "pixel_mean": [_pm_dims, _pm_flatten, _pm_sum_divide],
     "autoencoder": [_MlpAutoencoder, _ConvAutoencoder, _DropoutTanhAutoencoder],
@@ -487,6 +521,8 @@ CORRECT = {
     "free_bits_kl": [_fb_clamp, _fb_maximum, _fb_relu],
     "active_units": [_au_var, _au_biased, _au_numpy],
     "beta_vae_loss": [_bv_solution, _bv_summed_then_divided, _bv_per_example],
+    "total_correlation": [_tc_logsumexp, _tc_distributions, _tc_log_mean_exp_loop],
+    "latent_traversal": [_lt_repeat, _lt_loop, _lt_mask],
 }
 
 

@@ -157,6 +157,17 @@ def test_the_wheel_ships_every_student_notebook(wheel):
     assert not [n for n in names if n.startswith(("solutions/", "vae_course/solutions"))]
 
 
+def test_the_wheel_ships_chapter_07s_reference_weights(wheel):
+    expected = sorted(p.name for p in (ROOT / "vae_course" / "weights").iterdir())
+    assert "reference_models.json" in expected and any(n.endswith(".pt") for n in expected)
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = sorted(
+            Path(n).name for n in archive.namelist() if n.startswith("vae_course/weights/")
+        )
+        assert sum(archive.getinfo(f"vae_course/weights/{n}").file_size for n in shipped) < 20e6
+    assert shipped == expected
+
+
 def test_pip_install_then_notebooks_then_run_the_welcome_chapter(wheel, tmp_path):
     fresh = tmp_path / "fresh-venv"
     _run([sys.executable, "-m", "venv", str(fresh)])

@@ -5,7 +5,7 @@ A finished run is stored as ``<cache>/models/<Class>-<key>.pt`` (weights and the
 of everything that determines the trained weights:
 
 * the package version and the source of the training code (``train.py``, ``losses.py``,
-  ``schedules.py`` and the ``models`` package), and the source of the model's own module;
+  ``schedules.py``, ``kl_decomposition.py`` and the ``models`` package), and the source of the model's own module;
 * the bytecode of every method of the model's own classes (so editing ``decode`` in a
   notebook cell misses the cache even when the layers stay the same);
 * the model's class, ``repr`` and *initial* weights; the training and test data;
@@ -32,7 +32,12 @@ from vae_course._source import source_of
 from vae_course.history import History
 
 CACHE_FORMAT = 1
-TRAINING_CODE = ("train.py", "losses.py", "schedules.py")  # plus every file of models/
+TRAINING_CODE = (
+    "train.py",
+    "losses.py",
+    "schedules.py",
+    "kl_decomposition.py",
+)  # plus every file of models/
 
 
 def tensor_digest(tensor: Tensor | None) -> str:

@@ -16,6 +16,15 @@ y              32     evenly spaced in [0, 1] (top to bottom)
 As in dSprites, the square repeats itself every quarter turn and the ellipse every half
 turn, so some different orientations give the same image; the heart has no such symmetry.
 
+**Differences from dSprites** (Matthey et al., 2017), to keep in mind when comparing numbers
+with the literature. The factor grids are the same except orientation: dSprites uses
+``linspace(0, 2π, 40)`` (step 2π/39, so its first and last orientations are the same angle
+and the same image), ``shapes`` uses 2πk/40 (step 2π/40, 40 distinct angles). Both have 40
+classes, so H(orientation) = log 40 and MIG normalises it the same way; the dSprites grid only
+adds one pair of identical images per shape. The renderer is our own (signed distances, a
+one-pixel anti-aliased edge, a heart of two discs and a V), and the data sets are random
+draws from the factor grid, not the full product of 737 280 images.
+
 Rendering is vectorised: for a batch of B images of S×S pixels the pixel centres are
 mapped into each shape's own frame, p = R(−θ)(u − c) / scale, and a signed distance
 d(p) (negative inside) is evaluated there. A pixel's intensity is the clipped ramp

@@ -62,6 +62,7 @@ class _Terms:
     logits: Tensor
     mu: Tensor | None = None
     log_var: Tensor | None = None
+    z: Tensor | None = None  # the sampled codes (B, d), for objectives that need them
 
 
 def _batch_terms(
@@ -82,10 +83,11 @@ def _batch_terms(
     if isinstance(code, (tuple, list)):
         mu, log_var = code[0], code[1]
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        logits = decode_batch(model, mu + torch.exp(0.5 * log_var) * eps, y, x)
+        z = mu + torch.exp(0.5 * log_var) * eps
+        logits = decode_batch(model, z, y, x)
         kl_per_dim = losses.kl_divergence_per_dim(mu, log_var)
     else:
-        mu = log_var = kl_per_dim = None
+        mu = log_var = kl_per_dim = z = None
         logits = decode_batch(model, code, y, x)
     if likelihood == "bernoulli":
         # Same value as -losses.bernoulli_log_likelihood(logits, x).sum(), one fused kernel.
@@ -97,7 +99,7 @@ def _batch_terms(
         reconstruction = -losses.reconstruction_log_likelihood(
             logits, x, likelihood, log_sigma
         ).sum()
-    return _Terms(reconstruction, kl_per_dim, logits, mu, log_var)
+    return _Terms(reconstruction, kl_per_dim, logits, mu, log_var, z)
 
 
 # --------------------------------------------------------------------------------------
@@ -193,7 +195,8 @@ def fit(
     * ``beta``: a float, or a schedule called with the global step (0, 1, ...) returning
       β_t (see :mod:`vae_course.schedules`); the KL term is ``schedule.kl_term(KL, step)``,
       so :class:`~vae_course.schedules.CapacityAnnealing` trains on ``gamma * |KL - C(step)|``
-      (its recorded "beta" is gamma).
+      (its recorded "beta" is gamma); :class:`~vae_course.kl_decomposition.BetaTCVAE`
+      (``needs_posterior_samples``) replaces it by ``posterior_kl_term(z, mu, log_var, step)``.
     * ``free_bits``: λ nats per latent dimension; the KL term becomes
       ``Σ_j max(λ, mean_batch KL_j)`` (:func:`vae_course.schedules.free_bits_kl`).
     * ``seed``: seeds the shuffling, the noise ε, the model's own randomness and, in the
@@ -231,6 +234,8 @@ def fit(
         ) from error
     if free_bits is not None:
         free_bits = finite_number(free_bits, "free_bits (nats per latent dimension)", minimum=0)
+    if getattr(schedule, "needs_posterior_samples", False) and free_bits is not None:
+        raise ValueError(f"free_bits cannot be combined with {schedule!r}, which sets the KL term")
     if callable(model) and not isinstance(model, nn.Module):
         model = _build(model, seed)
     _check_model(model)
@@ -389,7 +394,9 @@ def _train(
                 terms = _batch_terms(model, x, y, likelihood, noise_generator)
                 size = x.shape[0]
                 loss = terms.reconstruction / size
-                if terms.kl_per_dim is not None:
+                if getattr(schedule, "needs_posterior_samples", False):  # e.g. beta-TCVAE
+                    loss = loss + schedule.posterior_kl_term(terms.z, terms.mu, terms.log_var, step)
+                elif terms.kl_per_dim is not None:
                     loss = loss + _kl_objective(terms.kl_per_dim, schedule, step, free_bits)
                 if not bool(torch.isfinite(loss)):
                     error = describe_nonfinite(loss)

@@ -13,6 +13,7 @@ model                      ``encode(x)``                              ``forward(
 :class:`ConvVAE`                                                      log_var, z)``
 :class:`AutoregressiveVAE` ``(mu, log_var)``; ``decode(z, x)``        ``VAEOutput(...)``
 :class:`ConditionalVAE`    ``encode(x, y)``, ``decode(z, y)``         ``forward(x, y)``
+:class:`BurgessVAE`        ``(mu, log_var)``, each (B, d)             ``VAEOutput(...)``
 =========================  =========================================  ============================
 
 All models have ``latent_dim`` and ``input_shape`` attributes; the VAEs also have
@@ -29,7 +30,8 @@ One file per family: ``_base.py`` (outputs, input checks, :func:`reparameterize`
 class :class:`GaussianVAE` of the unconditional VAEs), ``_networks.py`` (MLP and
 convolutional encoder/decoder builders), ``autoencoder.py``, ``mlp.py`` (:class:`VAE`),
 ``conv.py`` (:class:`ConvVAE`, :class:`ConvAutoencoder`), ``conditional.py`` and
-``autoregressive.py``. A new architecture gets its own file and a line here.
+``autoregressive.py``, ``burgess.py`` (:class:`BurgessVAE`, the standard dSprites
+architecture). A new architecture gets its own file and a line here.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from ._base import (
 )
 from .autoencoder import Autoencoder
 from .autoregressive import AutoregressiveVAE, strong_decoder_vae
+from .burgess import BurgessVAE
 from .conditional import ConditionalVAE
 from .conv import ConvAutoencoder, ConvVAE
 from .mlp import VAE
@@ -61,6 +64,7 @@ __all__ = [
     "AEOutput",
     "Autoencoder",
     "AutoregressiveVAE",
+    "BurgessVAE",
     "ConditionalVAE",
     "ConvAutoencoder",
     "ConvVAE",

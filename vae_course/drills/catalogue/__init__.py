@@ -20,6 +20,8 @@ from . import (
     ch05_train_loop,
     ch06_collapse,
     ch07_beta,
+    ch07_tcvae,
+    ch07_traversal,
     ch09_olympiad,
     ch10_problem_vae,
     ch11_problem_collapse,
@@ -38,6 +40,8 @@ DRILLS = (
     + ch05_train_loop.DRILLS
     + ch06_collapse.DRILLS
     + ch07_beta.DRILLS
+    + ch07_tcvae.DRILLS
+    + ch07_traversal.DRILLS
     + ch09_olympiad.DRILLS
     + ch10_problem_vae.DRILLS
     + ch11_problem_collapse.DRILLS
