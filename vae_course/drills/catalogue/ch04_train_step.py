@@ -386,7 +386,9 @@ VAE_TRAIN_STEP = FunctionDrill(
         "summed over pixels, kl = closed-form KL summed over latent dimensions, both averaged "
         "over the batch) and the loss reconstruction + beta * kl, back-propagate, step the "
         "optimizer, and return `{'loss': ..., 'reconstruction': ..., 'kl': ...}` as Python "
-        "floats, the values of this forward pass."
+        "floats, the values of this forward pass. (If your `vae_loss` has not passed its "
+        "drill yet, compute the two terms inside the step: an answer that runs the course's "
+        "own code is refused.)"
     ),
     hints=(
         "The order of every PyTorch step: `optimizer.zero_grad()`, forward, loss, "
