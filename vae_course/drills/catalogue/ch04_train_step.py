@@ -21,7 +21,7 @@ from torch import nn
 
 from ..function import FunctionDrill
 from ..observation import Mistake, Observation, Probe, describe_kind, same_values
-from .ch01_train_step import LEARNING_RATE, observe_step, stale_gradients
+from .ch01_train_step import LEARNING_RATE, observe_step, stale_gradients, warm_optimizer
 
 KEYS = ("kl", "loss", "reconstruction")  # sorted, the order of a returned dict's parts
 BETA = 4.0
@@ -67,6 +67,7 @@ def _setup(case: str, seed: int) -> tuple[nn.Module, torch.optim.Optimizer, torc
 
 def vae_step_probes(seed: int = 0) -> list[Probe]:
     """Fresh gradients (default β), fresh gradients with β = 4, leftover gradients."""
+    warm_optimizer()
     return [Probe(case, (case, seed)) for case in ("fresh", "beta", "stale_grads")]
 
 
