@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 import pytest
+import test_drills_ch02_my_vae  # the my_vae drill's honest alternatives
+import test_drills_ch04_train_step  # the vae_train_step drill's honest alternatives
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -34,14 +36,19 @@ DRILL_TABLE = {
     "pixel_mean": ("00", "function", "pixel_mean"),
     "autoencoder": ("01", "module", "MyAutoencoder"),
     "ae_train_step": ("01", "function", "train_step"),
+    "ae_initial_loss": ("01", "numeric", "answer_initial_loss"),
     "log_var_rationale": ("02", "choice", "answer_log_var_rationale"),
     "latent_dim_tradeoff": ("02", "experiment", "latent_dim_results"),
+    "my_vae": ("02", "module", "MyVAE"),
     "reparameterize": ("03", "function", "reparameterize"),
     "reparam_gradient_flow": ("03", "multipart", "answer_reparam_gradient_flow"),
+    "rsample_builtin": ("03", "choice", "answer_rsample_builtin"),
     "kl_divergence": ("04", "function", "kl_divergence"),
     "kl_zero_case": ("04", "numeric", "answer_kl_zero"),
+    "kl_zero_reason": ("04", "choice", "answer_kl_zero_reason"),
     "kl_by_hand": ("04", "numeric", "answer_kl_by_hand"),
     "vae_loss": ("04", "function", "vae_loss"),
+    "vae_train_step": ("04", "function", "vae_train_step"),
     "iwae_bound": ("04", "function", "iwae_from_log_weights"),
     "beta_bound": ("05", "choice", "answer_beta_bound"),
     "cyclical_beta": ("05", "function", "cyclical_beta"),
@@ -511,10 +518,12 @@ from test_drills_ch07_traversal import _lt_loop, _lt_mask, _lt_repeat  # noqa: E
 CORRECT = {
     "pixel_mean": [_pm_dims, _pm_flatten, _pm_sum_divide],
     "autoencoder": [_MlpAutoencoder, _ConvAutoencoder, _DropoutTanhAutoencoder],
+    "my_vae": test_drills_ch02_my_vae.ALTERNATIVES,
     "ae_train_step": [_ts_solution, _ts_log_sigmoid, _ts_mean_times_pixels],
     "reparameterize": [_rp_closed, _rp_distributions, _rp_explicit_device],
     "kl_divergence": [_kl_closed, _kl_distributions, _kl_float64_loop],
     "vae_loss": [_vl_solution, _vl_per_example, _vl_log_sigmoid],
+    "vae_train_step": test_drills_ch04_train_step.ALTERNATIVES,
     "iwae_bound": [_iw_logsumexp, _iw_max_shift, _iw_float64],
     "cyclical_beta": [_cb_formula, _cb_integer_arithmetic, _cb_numpy],
     "train_with_schedule": [_tl_solution, _tl_global_index, _tl_chained_with_step_function],

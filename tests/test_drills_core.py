@@ -148,7 +148,15 @@ def test_list_renders_as_html_and_text():
 @pytest.mark.parametrize("chapter", [4, "04", "4"])
 def test_list_filters_by_chapter(chapter):
     ids = {row[0] for row in drills.list(chapter=chapter).rows}
-    assert ids == {"kl_divergence", "kl_zero_case", "kl_by_hand", "vae_loss", "iwae_bound"}
+    assert ids == {
+        "kl_divergence",
+        "kl_zero_case",
+        "kl_zero_reason",
+        "kl_by_hand",
+        "vae_loss",
+        "vae_train_step",
+        "iwae_bound",
+    }
 
 
 def test_list_rejects_bad_chapter():

@@ -52,7 +52,7 @@ class _StubAutoencoder(torch.nn.Module):
 
 
 def _stub_for(drill):
-    return _StubAutoencoder if drill.id == "autoencoder" else _stub_function
+    return _StubAutoencoder if drill.kind == "module" else _stub_function
 
 
 @pytest.mark.parametrize("drill", drills.all_drills(), ids=lambda d: d.id)

@@ -23,12 +23,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vae_course._checks import positive_int
+from vae_course._checks import finite_number, positive_int
 from vae_course.models import reparameterize
 
 __all__ = [
     "ElboTerms",
     "bernoulli_log_likelihood",
+    "bits_per_dim",
     "elbo",
     "gaussian_log_likelihood",
     "iwae_bound",
@@ -423,3 +424,21 @@ def iwae_bound(
         log_qz = (-0.5 * eps.pow(2) - 0.5 * log_var - 0.5 * _LOG_2PI).sum(dim=-1)
         chunks.append(log_px + log_pz - log_qz)
     return iwae_from_log_weights(torch.cat(chunks, dim=0))
+
+
+# ----------------------------------------------------------------------------- units
+
+
+def bits_per_dim(nelbo_nats: float | Tensor, n_dims: int) -> float | Tensor:
+    """A negative log-likelihood bound per image in nats -> bits per dimension.
+
+    bits/dim = nelbo_nats / (D ln 2), D = ``n_dims`` (784 for a 28 × 28 image): the same
+    quantity per pixel and in base 2, so that images of different sizes can be compared.
+    ``nelbo_nats`` is a number or a tensor of any shape (e.g. (B,) per example); the result
+    has the same type and shape. A lower bound on log p(x) (ELBO, IWAE) gives an upper
+    bound in bits/dim. Used in 04_elbo for the test bound.
+    """
+    n = positive_int(n_dims, "n_dims")
+    if isinstance(nelbo_nats, Tensor):
+        return nelbo_nats / (n * math.log(2.0))
+    return finite_number(nelbo_nats, "nelbo_nats") / (n * math.log(2.0))

@@ -52,8 +52,7 @@ def _setup(
     x = torch.rand(8, 1, 28, 28, generator=g)
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     if stale_grads:
-        for p in model.parameters():
-            p.grad = torch.full_like(p, 0.05)
+        stale_gradients(model)
     return model, optimizer, x
 
 
@@ -61,22 +60,45 @@ def _parameters(model: nn.Module) -> np.ndarray:
     return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).double().numpy()
 
 
+def warm_optimizer() -> None:
+    """Build one throwaway optimizer. The first ``torch.optim`` optimizer of a process imports
+    PyTorch's compiler stack (seconds on a busy machine); done here, while the probes are
+    made, that cost is not counted against the learner's time limit."""
+    torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=LEARNING_RATE)
+
+
 def train_step_probes(seed: int = 0) -> list[Probe]:
     """A fresh tiny model, and one whose gradients hold leftovers of an earlier step."""
+    warm_optimizer()
     return [Probe("fresh", ("fresh", seed)), Probe("stale_grads", ("stale_grads", seed))]
 
 
-def run_train_step(fn: Any, case: str, seed: int) -> dict[str, Any]:
-    """One call of ``fn(model, optimizer, x)`` on the tiny model: what it returned, how far the
-    parameters moved, and whether the batch x was changed (1.0) or not (0.0)."""
-    model, optimizer, x = _setup(stale_grads=case == "stale_grads", seed=seed)
+def observe_step(
+    fn: Any, model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, *extra: Any
+) -> dict[str, Any]:
+    """One call of a training step ``fn(model, optimizer, x, *extra)``: what it returned, how
+    far the parameters moved (a flat float64 tensor) and whether the batch x was changed
+    (1.0) or not (0.0). The harness of every training-step drill (``ae_train_step`` here,
+    ``vae_train_step`` in :mod:`.ch04_train_step`)."""
     x_before, before = x.clone(), _parameters(model)
-    returned = fn(model, optimizer, x)
+    returned = fn(model, optimizer, x, *extra)
     return {
         "returned": returned,
         "parameter_change": torch.from_numpy(_parameters(model) - before),
         "x_changed": float(not torch.equal(x, x_before)),
     }
+
+
+def stale_gradients(model: nn.Module, value: float = 0.05) -> None:
+    """Fill every parameter's .grad with ``value``: what an earlier step leaves behind
+    when nothing calls ``optimizer.zero_grad()``."""
+    for p in model.parameters():
+        p.grad = torch.full_like(p, value)
+
+
+def run_train_step(fn: Any, case: str, seed: int) -> dict[str, Any]:
+    """One call of ``fn(model, optimizer, x)`` on the tiny model (:func:`observe_step`)."""
+    return observe_step(fn, *_setup(stale_grads=case == "stale_grads", seed=seed))
 
 
 def _loss_value(outcome: Outcome) -> np.ndarray:
