@@ -140,7 +140,7 @@ class ProblemVAE(torch.nn.Module):
         return self.decoder(z), mu, log_var
 
 
-def vae_train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: Tensor) -> float:
+def vae_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: Tensor) -> float:
     """One step on the negative ELBO, mean_b(BCE summed over pixels + KL summed over dims),
     for ``model(x) -> (logits, mu, log_var)``; returns the loss before the step, a float."""
     optimizer.zero_grad()
@@ -154,7 +154,7 @@ def vae_train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: 
 def beta_train_step(
     model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: Tensor, beta: float
 ) -> float:
-    """:func:`vae_train_step` with the KL weighted by ``beta``."""
+    """:func:`vae_step` with the KL weighted by ``beta``."""
     optimizer.zero_grad()
     logits, mu, log_var = model(x)
     loss = (bernoulli_nll(logits, x) + beta * kl_divergence(mu, log_var)).mean()
@@ -187,5 +187,5 @@ __all__ = [
     "reparameterize_with",
     "roc_auc",
     "sigmoid_beta",
-    "vae_train_step",
+    "vae_step",
 ]

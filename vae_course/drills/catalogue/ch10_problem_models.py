@@ -2,7 +2,7 @@
 
 Three module drills judge the learner's classes by their traits (``Encoder(latent_dim)``:
 x -> (mu, log_var); ``Decoder(latent_dim)``: z -> logits; ``VAE(latent_dim)``: x ->
-(logits, mu, log_var)) and a harness drill judges ``vae_train_step`` on a tiny VAE. The
+(logits, mu, log_var)) and a harness drill judges ``vae_step`` on a tiny VAE. The
 problem's bans are added where the parts are declared (:mod:`.ch10_problem_vae`).
 """
 
@@ -520,9 +520,9 @@ TRAIN_STEP = FunctionDrill(
     id="p1_train_step",
     chapter="10",
     title="One training step on the negative ELBO",
-    answer_name="vae_train_step",
+    answer_name="vae_step",
     prompt=(
-        "Write `vae_train_step(model, optimizer, x) -> float`: one optimisation step of a VAE "
+        "Write `vae_step(model, optimizer, x) -> float`: one optimisation step of a VAE "
         "whose `model(x)` returns (logits, mu, log_var). The loss is the negative ELBO: BCE "
         "with logits summed over pixels plus the KL to N(0, I) summed over dimensions, "
         "averaged over the batch. Zero the gradients, call model(x) once, back-propagate, "
@@ -533,12 +533,12 @@ TRAIN_STEP = FunctionDrill(
         "zero_grad, forward, loss, backward, step, return loss.item().",
     ),
     solution=(
-        "```python\ndef vae_train_step(model, optimizer, x):\n    optimizer.zero_grad()\n"
+        "```python\ndef vae_step(model, optimizer, x):\n    optimizer.zero_grad()\n"
         "    logits, mu, log_var = model(x)\n"
         "    loss = (reconstruction_nll(logits, x) + kl_to_prior(mu, log_var)).mean()\n"
         "    loss.backward()\n    optimizer.step()\n    return loss.item()\n```"
     ),
-    reference_name=f"{SOLUTIONS}:vae_train_step",
+    reference_name=f"{SOLUTIONS}:vae_step",
     mistakes=STEP_MISTAKES,
     make_probes=step_probes,
     output=None,

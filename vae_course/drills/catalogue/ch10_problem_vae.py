@@ -225,7 +225,7 @@ STEP_PART = code_part(
     TRAIN_STEP,
     "p1_train_step",
     CHAPTER,
-    "vae_train_step",
+    "vae_step",
     bans=("distributions",),
     allowed_modules=ALLOWED,
     title="Part 13: one training step",
@@ -255,7 +255,7 @@ TRAINING_RUN = measured(
     "p1_training_run",
     CHAPTER,
     "Part 14: training under a CPU time budget",
-    f"Train your VAE with your vae_train_step (Adam, lr 1e-3, batches of 100) for at most "
+    f"Train your VAE with your vae_step (Adam, lr 1e-3, batches of 100) for at most "
     f"`planned_epochs` epochs, stopping after the epoch in which `time.process_time()` has "
     f"used up the budget (at most {BUDGET_S:g} CPU seconds). Report `planned_epochs`, "
     "`epochs` (run), `cpu_seconds` (used), `budget_seconds` and `epoch_losses` (the mean "
@@ -293,7 +293,7 @@ TRAINING_RUN = measured(
     "reaches the budget.",
     (
         "`start = time.process_time()` then `time.process_time() - start` after each epoch.",
-        "Record the epoch's mean loss from the floats vae_train_step returns.",
+        "Record the epoch's mean loss from the floats vae_step returns.",
     ),
     answer_name="training_run",
 )
