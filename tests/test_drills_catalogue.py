@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from ch08_alternatives import ALTERNATIVES as CH08_ALTERNATIVES
 from torch import nn
 
 from vae_course import drills
@@ -48,6 +49,9 @@ DRILL_TABLE = {
     "active_units": ("06", "function", "active_units"),
     "posterior_collapse_diagnosis": ("06", "multipart", "answer_collapse_diagnosis"),
     "beta_vae_loss": ("07", "function", "beta_vae_loss"),
+    "anomaly_score": ("08", "function", "anomaly_score"),
+    "interpolate": ("08", "function", "interpolate"),
+    "attribute_vector": ("08", "function", "attribute_vector"),
 }
 
 IMPLEMENTATION_DRILLS = [d for d in drills.all_drills() if isinstance(d, CodeDrill)]
@@ -411,6 +415,7 @@ CORRECT = {
     "free_bits_kl": [_fb_clamp, _fb_maximum, _fb_relu],
     "active_units": [_au_var, _au_biased, _au_numpy],
     "beta_vae_loss": [_bv_solution, _bv_summed_then_divided, _bv_per_example],
+    **CH08_ALTERNATIVES,
 }
 
 

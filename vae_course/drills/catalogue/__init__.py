@@ -17,6 +17,8 @@ from . import (
     ch05_schedules,
     ch06_collapse,
     ch07_beta,
+    ch08_applications,
+    ch08_latent_edits,
     ch09_olympiad,
 )
 
@@ -31,6 +33,8 @@ DRILLS = (
     + ch05_schedules.DRILLS
     + ch06_collapse.DRILLS
     + ch07_beta.DRILLS
+    + ch08_applications.DRILLS
+    + ch08_latent_edits.DRILLS
     + ch09_olympiad.DRILLS
 )
 
