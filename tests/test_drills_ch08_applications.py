@@ -200,11 +200,13 @@ def test_logistic_regression_learns_separable_features_and_not_noise():
         features[:60], labels[:60], features[60:], labels[60:]
     )
     assert accuracy == 1.0
+    threads = torch.get_num_threads()
     noise = torch.randn(120, 2, generator=g)
     chance = applications.logistic_regression_accuracy(
         noise[:60], labels[:60], noise[60:], labels[60:]
     )
     assert chance < 0.7
+    assert torch.get_num_threads() == threads  # restored after the single-threaded fit
 
 
 def test_perturbed_code_images_keep_labels_and_shrink_to_the_reconstruction(model):
