@@ -44,7 +44,9 @@ DRILL_TABLE = {
     "kl_by_hand": ("04", "numeric", "answer_kl_by_hand"),
     "vae_loss": ("04", "function", "vae_loss"),
     "iwae_bound": ("04", "function", "iwae_from_log_weights"),
+    "beta_bound": ("05", "choice", "answer_beta_bound"),
     "cyclical_beta": ("05", "function", "cyclical_beta"),
+    "train_with_schedule": ("05", "function", "train_with_schedule"),
     "free_bits_kl": ("06", "function", "free_bits_kl"),
     "active_units": ("06", "function", "active_units"),
     "posterior_collapse_diagnosis": ("06", "multipart", "answer_collapse_diagnosis"),
@@ -59,13 +61,21 @@ CATALOGUE = [(d.id, m) for d in IMPLEMENTATION_DRILLS for m in d.mistakes]
 
 
 def test_registry_matches_the_drill_table():
-    practice_items = {d.id for d in ch09_olympiad.ITEMS}  # chapter 09's extra practice items
+    # chapter 09's practice pool and the olympiad problems (10, 11) are tested in
+    # tests/test_olympiad*.py and tests/test_problems.py
+    practice_items = {d.id for d in ch09_olympiad.ITEMS}
     registered = {
         d.id: (d.chapter, d.kind, d.answer_name)
         for d in drills.all_drills()
-        if d.id not in practice_items
+        if d.id not in practice_items and d.chapter < "09"
     }
     assert registered == DRILL_TABLE
+
+
+def test_answer_names_are_unique_across_the_course():
+    """A handed-out notebook's bound names select the drills it asks for: one name, one drill."""
+    names = [d.answer_name for d in drills.all_drills()]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
 
 
 @pytest.mark.parametrize("drill", drills.all_drills(), ids=lambda d: d.id)
@@ -334,15 +344,16 @@ def _iw_float64(log_w):
 
 def _cb_formula(step, total_steps, n_cycles=4, ratio=0.5, beta_max=1.0):
     period = total_steps / n_cycles
-    tau = (step % period) / period
-    return float(beta_max * min(1.0, tau / ratio))
+    start = max(s for s in (math.floor(c * period) for c in range(n_cycles)) if s <= step)
+    return float(beta_max * min(1.0, (step - start) / (ratio * period)))
 
 
-def _cb_integer_period(step, total_steps, n_cycles=4, ratio=0.5, beta_max=1.0):
-    period = total_steps // n_cycles
-    position = step - (step // period) * period
-    ramp = ratio * period
-    return beta_max if position >= ramp else beta_max * position / ramp
+def _cb_integer_arithmetic(step, total_steps, n_cycles=4, ratio=0.5, beta_max=1.0):
+    # floor(c T / M) in exact integer arithmetic; the cycle holding `step` is the last start
+    cycle = min(n_cycles - 1, ((step + 1) * n_cycles - 1) // total_steps)
+    steps_in = step - (cycle * total_steps) // n_cycles
+    ramp = ratio * total_steps / n_cycles
+    return beta_max if steps_in >= ramp else beta_max * steps_in / ramp
 
 
 def _cb_numpy(step, total_steps, n_cycles=4, ratio=0.5, beta_max=1.0):
@@ -355,6 +366,70 @@ def _cb_numpy(step, total_steps, n_cycles=4, ratio=0.5, beta_max=1.0):
             v += beta_max / (period * ratio)
             i += 1
     return schedule[step]
+
+
+def _tl_solution(model, optimizer, batches, schedule, epochs):
+    history, step = [], 0
+    for _ in range(epochs):
+        for x in batches:
+            beta = float(schedule(step))
+            logits, mu, log_var = model(x)[:3]
+            reconstruction = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+            reconstruction = reconstruction / x.shape[0]
+            kl = (0.5 * (mu**2 + log_var.exp() - log_var - 1)).sum(dim=1).mean()
+            loss = reconstruction + beta * kl
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            history.append(
+                {"beta": beta, "loss": loss.item(), "reconstruction": reconstruction.item(),
+                 "kl": kl.item()}
+            )  # fmt: skip
+            step += 1
+    return history
+
+
+def _tl_global_index(model, optimizer, batches, schedule, epochs):
+    records = []
+    for epoch in range(epochs):
+        for index, x in enumerate(batches):
+            beta = schedule(epoch * len(batches) + index)
+            out = model(x)
+            logits, mu, log_var = out[0], out[1], out[2]
+            log_lik = x * F.logsigmoid(logits) + (1 - x) * F.logsigmoid(-logits)
+            rec = -log_lik.sum(dim=(1, 2, 3)).mean()
+            q = torch.distributions.Normal(mu, torch.exp(0.5 * log_var))
+            p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+            kl = torch.distributions.kl_divergence(q, p).sum(dim=1).mean()
+            model.zero_grad(set_to_none=True)
+            (rec + beta * kl).backward()
+            optimizer.step()
+            records.append(
+                dict(beta=float(beta), loss=float(rec + beta * kl), reconstruction=float(rec),
+                     kl=float(kl))
+            )  # fmt: skip
+    return records
+
+
+def _tl_chained_with_step_function(model, optimizer, batches, schedule, epochs):
+    import itertools
+
+    def one_step(x, beta):
+        logits, mu, log_var = model(x)[:3]
+        per_pixel = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+        rec = per_pixel.flatten(1).sum(1).mean()
+        kl = (-0.5 * (1 + log_var - mu.pow(2) - log_var.exp()).sum(1)).mean()
+        loss = rec + beta * kl
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss.item(), "reconstruction": rec.item(), "kl": kl.item()}
+
+    everything = itertools.chain.from_iterable(itertools.repeat(batches, epochs))
+    return [
+        {"beta": float(schedule(t)), **one_step(x, float(schedule(t)))}
+        for t, x in enumerate(everything)
+    ]
 
 
 def _fb_clamp(kl_per_dim, free_bits):
@@ -411,7 +486,8 @@ CORRECT = {
     "kl_divergence": [_kl_closed, _kl_distributions, _kl_float64_loop],
     "vae_loss": [_vl_solution, _vl_per_example, _vl_log_sigmoid],
     "iwae_bound": [_iw_logsumexp, _iw_max_shift, _iw_float64],
-    "cyclical_beta": [_cb_formula, _cb_integer_period, _cb_numpy],
+    "cyclical_beta": [_cb_formula, _cb_integer_arithmetic, _cb_numpy],
+    "train_with_schedule": [_tl_solution, _tl_global_index, _tl_chained_with_step_function],
     "free_bits_kl": [_fb_clamp, _fb_maximum, _fb_relu],
     "active_units": [_au_var, _au_biased, _au_numpy],
     "beta_vae_loss": [_bv_solution, _bv_summed_then_divided, _bv_per_example],
@@ -420,7 +496,9 @@ CORRECT = {
 
 
 def test_every_implementation_drill_has_three_correct_alternatives():
-    assert set(CORRECT) == {d.id for d in IMPLEMENTATION_DRILLS}
+    # the olympiad's coding items and problem parts have theirs in tests/test_olympiad_code.py
+    # and tests/test_problems.py
+    assert set(CORRECT) == {d.id for d in IMPLEMENTATION_DRILLS if d.chapter < "09"}
     assert all(len(v) >= 3 for v in CORRECT.values())
 
 

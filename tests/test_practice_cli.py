@@ -9,20 +9,32 @@ import subprocess
 import sys
 
 import pytest
+from olympiad_answers import answer_file_source
 
 from vae_course import practice
+from vae_course.drills import exam_history
 from vae_course.drills.exam import PAPERS, draw_items
 from vae_course.drills.review import answer_key
 
 SCORE_LINE = re.compile(r"^Score: ([\d.]+) / ([\d.]+) \(\d+%\)$")
 
 
-def _answer_lines(paper: str, seed: int, *, wrong_after: int | None = None) -> list[str]:
-    """One line per answer, right ones (wrong from item ``wrong_after`` on)."""
+def _answer_lines(paper: str, seed: int, folder, *, wrong_after: int | None = None) -> list[str]:
+    """One line per answer, right ones (wrong from item ``wrong_after`` on); a coding item's
+    answer is a file written into ``folder``."""
     lines = []
     for item in draw_items(PAPERS[paper], seed):
-        key = answer_key(item.drill_id, item.seed if item.seed is not None else 0)
         wrong = wrong_after is not None and item.number >= wrong_after
+        if item.format == "code":
+            name = item.drill.answer_name
+            path = folder / f"item_{item.number}.py"
+            source = answer_file_source(item.drill_id, name)
+            if wrong:
+                source += f"\n\n{name} = lambda *args, **kwargs: 0.0\n"
+            path.write_text(source)
+            lines.append(str(path))
+            continue
+        key = answer_key(item.drill_id, item.seed if item.seed is not None else 0)
         if item.format == "choice":
             lines.append(("a" if key != "a" else "b") if wrong else key)
         elif item.format == "numeric":
@@ -38,7 +50,7 @@ def _clean_mode(monkeypatch):
 
 
 def test_piped_answers_print_a_score_line(tmp_path):
-    answers = "\n".join(_answer_lines("vae-quick", 3)) + "\n"
+    answers = "\n".join(_answer_lines("vae-quick", 3, tmp_path)) + "\n"
     env = dict(os.environ, VAE_COURSE_CACHE=str(tmp_path))
     env.pop("VAE_COURSE_MODE", None)
     done = subprocess.run(
@@ -58,8 +70,8 @@ def test_piped_answers_print_a_score_line(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_wrong_and_skipped_answers_lower_the_score():
-    lines = _answer_lines("vae-round2", 8, wrong_after=3)
+def test_wrong_and_skipped_answers_lower_the_score(tmp_path):
+    lines = _answer_lines("vae-round2", 8, tmp_path, wrong_after=3)
     lines[1] = ""  # skip item 2
     out = io.StringIO()
     report = practice.session(
@@ -70,7 +82,7 @@ def test_wrong_and_skipped_answers_lower_the_score():
     assert SCORE_LINE.match(out.getvalue().strip().splitlines()[-1])
 
 
-def test_answers_after_the_time_limit_do_not_count():
+def test_answers_after_the_time_limit_do_not_count(tmp_path):
     clock = {"now": 0.0}
 
     class Input(io.StringIO):
@@ -84,7 +96,7 @@ def test_answers_after_the_time_limit_do_not_count():
                 clock["now"] += 11 * 60
             return super().readline(*args)
 
-    lines = _answer_lines("vae-quick", 4)
+    lines = _answer_lines("vae-quick", 4, tmp_path)
     out = io.StringIO()
     report = practice.session(
         "vae-quick",
@@ -120,3 +132,73 @@ def test_bad_minutes_exit_with_2(capsys):
 
     assert cli.main(["practice", "--minutes", "-5", "--seed", "1"]) == 2
     assert "--minutes" in capsys.readouterr().err
+
+
+def test_a_history_of_attempts_shows_the_score_per_topic_and_the_weakest_topics(tmp_path):
+    """Three papers: all right, then all wrong, then all right again; the history lists the
+    three scores, each topic's percentages in order, and the weakest topics."""
+    reports = []
+    for attempt, seed in enumerate((11, 12, 13)):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        lines = _answer_lines("vae-quick", seed, folder, wrong_after=1 if attempt == 1 else None)
+        out = io.StringIO()
+        reports.append(
+            practice.session(
+                "vae-quick", 60, seed, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out
+            )
+        )
+    attempts = exam_history.load()
+    assert [a["score"] for a in attempts] == [r.score for r in reports] == [25, 0, 25]
+    text = out.getvalue()
+    assert "Your practice history (3 paper(s)" in text and "25/25, 0/25, 25/25" in text
+    assert "Weakest topics" in text
+    assert SCORE_LINE.match(text.strip().splitlines()[-1])
+    trends = exam_history.trends(attempts)
+    second = reports[1].by_topic
+    assert all(trends[topic][-2] == 0.0 for topic in second if topic in reports[2].by_topic)
+    weakest = exam_history.weakest(attempts)
+    worst_topic, worst = weakest[0]
+    assert worst == min(sum(v[-5:]) / len(v[-5:]) for v in trends.values())
+
+
+def test_weakest_topics_are_judged_on_each_topics_own_attempts():
+    attempts = [
+        {
+            "score": 5,
+            "max_score": 10,
+            "topics": {"KL divergence": [5.0, 5.0], "autoencoders": [0.0, 5.0]},
+        },
+        {"score": 5, "max_score": 10, "topics": {"autoencoders": [5.0, 5.0]}},
+    ]
+    assert exam_history.trends(attempts) == {"KL divergence": [100.0], "autoencoders": [0.0, 100.0]}
+    assert exam_history.weakest(attempts) == [("autoencoders", 50.0), ("KL divergence", 100.0)]
+
+
+def test_a_damaged_history_is_set_aside_and_a_new_one_starts():
+    path = exam_history.history_path()
+    path.write_text("{not json")
+    assert exam_history.load() == []
+    assert list(path.parent.glob("history.json.corrupt-*"))
+    report = practice.session("vae-quick", None, 1, stdin=io.StringIO(""), stdout=io.StringIO())
+    assert [a["score"] for a in exam_history.load()] == [report.score]
+
+
+def test_history_and_formulas_options(capsys):
+    from vae_course import cli
+
+    assert cli.main(["practice", "--history"]) == 0
+    assert "No practice papers recorded yet" in capsys.readouterr().out
+    assert cli.main(["practice", "--formulas"]) == 0
+    sheet = capsys.readouterr().out
+    for must in (
+        "ELBO",
+        "KL(N(μ, σ²) ‖ N(0, 1))",
+        "∂z/∂σ = ε",
+        "IWAE",
+        "β-VAE",
+        "Free bits",
+        "Capacity",
+        "MIG",
+    ):
+        assert must in sheet, must

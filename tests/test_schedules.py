@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -51,27 +52,52 @@ def test_sigmoid_annealing_formula(midpoint, steepness):
     assert SigmoidAnnealing(10, 10.0)(0) >= 0.0  # no overflow far from the midpoint
 
 
+def frange_cycle_linear(n_iter, start=0.0, stop=1.0, n_cycle=4, ratio=0.5):
+    """Fu et al.'s reference code (github.com/haofuml/cyclical_annealing), transcribed as is."""
+    schedule = np.ones(n_iter) * stop
+    period = n_iter / n_cycle
+    step = (stop - start) / (period * ratio)  # linear schedule
+    for c in range(n_cycle):
+        v, i = start, 0
+        while v <= stop and (int(i + c * period) < n_iter):
+            schedule[int(i + c * period)] = v
+            v += step
+            i += 1
+    return schedule
+
+
 @pytest.mark.parametrize(
     "total, n_cycles, ratio, beta_max",
-    [(1000, 4, 0.5, 1.0), (999, 3, 0.25, 2.0), (100, 5, 1.0, 1.0), (40, 1, 0.8, 0.5)],
-)
-def test_cyclical_formula_and_number_of_ramps(total, n_cycles, ratio, beta_max):
+    [(1000, 4, 0.5, 1.0), (999, 3, 0.25, 2.0), (100, 5, 1.0, 1.0), (40, 1, 0.8, 0.5),
+     (10, 3, 0.5, 1.0), (70, 3, 0.5, 1.0), (130, 4, 0.3, 2.0), (97, 7, 1.0, 1.0)],
+)  # fmt: skip
+def test_cyclical_follows_the_reference_code_and_has_n_cycles_ramps(
+    total, n_cycles, ratio, beta_max
+):
     schedule = Cyclical(total, n_cycles, ratio, beta_max)
-    period = total / n_cycles
-    steps = (0, 1, 7, int(period * ratio / 2), int(period) - 1, int(period) + 3, total - 1)
-    for step in [s for s in steps if s < total]:
-        tau = (step % period) / period
-        expected = beta_max * min(1.0, tau / ratio)
-        assert schedule(step) == pytest.approx(expected)
-        assert cyclical_beta(step, total, n_cycles, ratio, beta_max) == pytest.approx(expected)
+    expected = frange_cycle_linear(total, 0.0, beta_max, n_cycles, ratio)
     values = schedule.values(total)
-    restarts = sum(1 for a, b in zip(values, values[1:], strict=False) if b < a)
-    assert restarts + 1 == n_cycles  # n_cycles ramps, each starting from 0
+    assert np.allclose(values, expected, rtol=0, atol=1e-9)
+    steps = range(0, total, max(1, total // 37))
+    assert [cyclical_beta(s, total, n_cycles, ratio, beta_max) for s in steps] == [
+        pytest.approx(expected[s], abs=1e-9) for s in steps
+    ]
+    restarts = [s for s in range(1, total) if values[s] < values[s - 1]]
+    assert len(restarts) + 1 == n_cycles  # n_cycles ramps, each starting from 0
+    assert restarts == [math.floor(c * total / n_cycles) for c in range(1, n_cycles)]
     assert values[0] == 0.0
     assert max(values) <= beta_max + 1e-12
     if ratio < 1:
         assert values.count(beta_max) > 0
     assert schedule(total + 5) == beta_max  # after the schedule ends beta stays at beta_max
+
+
+def test_cyclical_restarts_at_the_floor_when_cycles_are_not_whole():
+    # T = 10, M = 3: P = 10/3, cycles start at floor(c P) = 0, 3, 6 (ceil would give 0, 4, 7);
+    # the ramp rises by 1 / (R P) = 0.6 per step and is capped at 1
+    assert Cyclical(10, n_cycles=3, ratio=0.5).values(10) == pytest.approx(
+        [0.0, 0.6, 1.0, 0.0, 0.6, 1.0, 0.0, 0.6, 1.0, 1.0]
+    )
 
 
 def test_cyclical_repr_is_readable():

@@ -1,4 +1,5 @@
-"""The ``vae-course`` command line: ``build | grade | practice | doctor | notebooks | lab | export``.
+"""The ``vae-course`` command line: ``build | grade | practice | contest | doctor | notebooks |
+lab | export``.
 
 Each sub-command lives in its own module, which provides two functions:
 ``configure_parser(parser: argparse.ArgumentParser) -> None`` and
@@ -20,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("vae_course.authoring", "generate student notebooks/ from solutions/"),
     "grade": ("vae_course.grading", "re-execute submitted notebooks and write a gradebook"),
     "practice": ("vae_course.practice", "olympiad practice: timed exam in the terminal"),
+    "contest": ("vae_course.contest.cli", "IOAI-style contest tasks: data, grading, leaderboard"),
     "notebooks": ("vae_course.course_files", "copy the student notebooks into a folder"),
     "lab": ("vae_course.lab", "open a folder of the course in JupyterLab (as root too)"),
     "export": ("vae_course.nbgrader_export", "export the course for nbgrader (JupyterHub)"),

@@ -168,11 +168,14 @@ def cyclical_beta(
 ) -> float:
     """Cyclical annealing (Fu et al. 2019) as a plain function of the step.
 
-    The ``total_steps`` are cut into ``n_cycles`` cycles of length T = total_steps / n_cycles.
-    With tau = (step mod T) / T in [0, 1): beta = beta_max * min(1, tau / ratio), i.e. a linear
-    rise from 0 to beta_max over the first ``ratio`` of each cycle, then flat. Steps past
+    The ``total_steps`` (T) are cut into ``n_cycles`` (M) cycles of real length P = T / M;
+    cycle c starts at step floor(c·P), the index ``int(i + c * period)`` of Fu et al.'s
+    reference code (``frange_cycle_linear``). With i = step - floor(c·P) the steps since the
+    current cycle began: beta = beta_max * min(1, i / (R·P)), R = ``ratio``, i.e. a linear
+    rise from 0 by beta_max / (R·P) per step, then flat at beta_max until the next cycle.
+    When P is not an integer the cycles differ in length by one step. Steps past
     ``total_steps`` keep beta_max.
-    Taught in 05_kl_annealing, Exercise 5.1.
+    Taught in 05_kl_annealing, Exercise 5.2.
     """
     step = _step(step)
     total_steps = positive_int(total_steps, "total_steps")
@@ -186,16 +189,16 @@ def cyclical_beta(
     if step >= total_steps:
         return beta_max
     period = total_steps / n_cycles
-    tau = (step - period * math.floor(step / period)) / period
-    return beta_max * min(1.0, tau / ratio)
+    start = max(s for s in (math.floor(c * period) for c in range(n_cycles)) if s <= step)
+    return beta_max * min(1.0, (step - start) / (period * ratio))
 
 
 class Cyclical(BetaSchedule):
     """Cyclical annealing (Fu et al. 2019): ``n_cycles`` ramps 0 -> beta_max over ``total_steps``.
 
-    In each cycle of T = total_steps / n_cycles steps, beta rises linearly from 0 to beta_max
-    over the first ``ratio * T`` steps, then stays at beta_max: beta = beta_max *
-    min(1, tau / ratio), tau = (step mod T) / T. After ``total_steps`` beta stays at beta_max.
+    Cycle c of P = total_steps / n_cycles steps starts at step floor(c·P) (as in Fu et al.'s
+    reference code); beta rises linearly from 0 to beta_max over its first ``ratio * P``
+    steps, then stays at beta_max. After ``total_steps`` beta stays at beta_max.
     See :func:`cyclical_beta`.
     Used in 05_kl_annealing.
     """

@@ -10,6 +10,8 @@ drills.prompt("kl_divergence")                 # the contract and the answer's n
 q = drills.question("kl_by_hand")              # your own random numbers
 drills.list(chapter=4); drills.progress()      # tables
 drills.review(q, answer)                       # after an attempt: rubric + worked solution
+exam = drills.exam("vae-round2", minutes=60)   # a timed paper you answer yourself
+drills.formula_sheet()                         # what an olympiad contestant knows by heart
 kl_divergence = drills.use("kl_divergence", kl_divergence)  # yours if it passes
 ```
 
@@ -30,6 +32,7 @@ from .choice import ChoiceDrill, Option
 from .core import FAILED, NOT_ATTEMPTED, PARTIAL, PASSED, Drill, Result
 from .exam import exam as exam  # olympiad practice: timed exams (chapter 09)
 from .experiment import ExperimentDrill
+from .formulas import formula_sheet  # olympiad practice: the formula sheet (chapter 09)
 from .function import FunctionDrill
 from .module import ModuleDrill
 from .multipart import MultipartDrill
@@ -63,6 +66,7 @@ __all__ = [
     "check",
     "current_seeds",
     "exam",
+    "formula_sheet",
     "get_drill",
     "hint",
     "list",

@@ -9,7 +9,10 @@ How a learner's code is judged:
 2. The learner's observation is *compared* with the reference's: essential problems
    (wrong values, shapes, gradients, contract) give score 0; minor ones cost a point each
    (dtype, device, in-place changes, edge cases).
-3. On an essential failure the *mistake catalogue* is consulted: each entry is a wrong
+3. A drill with ``bans`` (an olympiad part: no loops, no ``torch.distributions``, only the
+   fixed imports, no ``vae_course``) is judged on its source first (:mod:`.bans`): a
+   banned construct gives 0, with a message naming it and its line.
+4. On an essential failure the *mistake catalogue* is consulted: each entry is a wrong
    implementation (data) and a message; the learner's code matches an entry when its
    observation shows the same behaviour. The first match's message comes first.
 
@@ -25,6 +28,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from . import bans as banned
 from . import guard
 from .core import FAILED, PASSED, Drill, NotAttempted, Result, resolve
 from .observation import Mistake, Observation, isolated
@@ -40,7 +44,9 @@ class CodeDrill(Drill):
     mistake. Subclasses implement :meth:`record`, :meth:`compare` and :meth:`same_behaviour`.
 
     ``reference_name`` names the package's implementation as ``"module:attribute"`` (text,
-    so that observing never imports it).
+    so that observing never imports it). ``bans`` lists the constructs the answer may not
+    use (:data:`vae_course.drills.bans.BANS`); ``allowed_modules`` are the modules of the
+    problem's fixed import cell (for the ``"imports"`` ban).
     """
 
     kind: ClassVar[str] = "code"
@@ -51,10 +57,15 @@ class CodeDrill(Drill):
     success: str = (
         "All checks passed: right values, shapes and gradients on random and edge-case inputs."
     )
+    bans: tuple[str, ...] = ()
+    allowed_modules: tuple[str, ...] = ()
     _reference_cache: dict[int, Observation] = field(default_factory=dict, init=False, repr=False)
     _mistake_cache: dict[tuple[int, str], Observation] = field(
         default_factory=dict, init=False, repr=False
     )
+
+    def __post_init__(self) -> None:
+        self.bans = banned.check_bans(self.bans)
 
     @property
     def runs_code(self) -> bool:
@@ -88,7 +99,9 @@ class CodeDrill(Drill):
         with isolated(), watch as refused:
             observation = self.record(answer, TimedCalls(), full=True, seed=seed or 0)
         if refused:
-            return Observation(unusable=guard.refusal_message(self.answer_name, refused))
+            observation = Observation(unusable=guard.refusal_message(self.answer_name, refused))
+        if self.bans:  # what the judge reads the bans from: the answer's source, as data
+            observation.source = banned.answer_source(answer, self.answer_name)
         return observation
 
     def _trusted_observation(self, answer: Any, *, full: bool, seed: int) -> Observation:
@@ -150,8 +163,12 @@ class CodeDrill(Drill):
     def judge(self, observation: Observation, seed: int | None = None) -> Result:
         """The verdict on the learner's observation made on the probes of ``seed``."""
         seed = seed or 0
-        if observation.unusable:
-            return self.result(FAILED, 0, [observation.unusable])
+        violations = banned.find(observation.source, self.bans, self.allowed_modules)
+        if observation.unusable or violations:
+            reasons = [observation.unusable] if observation.unusable else []
+            return self.result(
+                FAILED, 0, reasons + (banned.feedback(violations) if violations else [])
+            )
         if observation.not_attempted:
             raise NotAttempted()
         learner = self.derive(observation, seed)

@@ -1,9 +1,12 @@
 """Timed olympiad exams: ``drills.exam("vae-round2", minutes=60, seed=...)``.
 
-An exam draws a paper of 5-point items from :mod:`vae_course.drills.catalogue.ch09_olympiad` (USAAIO
-style: multiple choice with 5 options, all or nothing; numeric answers in a normal form;
-derivations with per-step partial credit), each numeric or derivation item with its own
-seeded numbers. Same paper name and seed, same paper.
+An exam draws a paper of 5-point items from the pools of
+:mod:`vae_course.drills.catalogue.ch09_olympiad` (USAAIO style: multiple choice with 5
+options, all or nothing; numeric answers in a normal form; derivations with per-step
+partial credit; short coding items checked like the drills), each numeric or derivation
+item with its own seeded numbers and each coding item with its own seeded probes. Same
+paper name and seed, same paper; two papers of different seeds share few items
+(``benchmarks/exam_overlap.py`` measures it).
 
 While the exam runs, answers are recorded without feedback, and hints and worked solutions
 are refused: the exam's own (:meth:`Exam.hint`, :meth:`Exam.solution`) and the drills'
@@ -11,11 +14,15 @@ are refused: the exam's own (:meth:`Exam.hint`, :meth:`Exam.solution`) and the d
 which ask :func:`vae_course.drills.state.in_exam`: the running exam is the process's
 state, not an environment variable.
 It ends when the time is up or when you hand in (:meth:`Exam.finish`); the score (out of N,
-with a per-topic breakdown) comes as an :class:`ExamReport`.
+with a per-topic breakdown) comes as an :class:`ExamReport`. Answers given after the end
+are recorded, marked late and score 0.
 
-Time is read from ``clock`` (seconds, default :func:`time.monotonic`), so tests can move it
-by hand. The exam notices the end of its time whenever it is used; with the default clock a
-timer also ends it on the dot.
+The deadline is the exam's own start plus its minutes, on a clock captured when this module
+was imported (:data:`time.monotonic` as it was then), so a notebook that later replaces
+``time.monotonic`` or ``time.time`` moves nothing. A timer thread, which waits on the
+operating system's clock rather than on any Python function, also ends the exam on the dot,
+whatever clock was passed in. ``clock`` (seconds) exists for tests and for
+``vae-course practice``; it can end an exam earlier, never later.
 """
 
 from __future__ import annotations
@@ -36,6 +43,10 @@ from .question import Question, check_seed
 from .registry import get_drill
 from .review import worked_solution
 
+# Captured at import: a notebook that replaces time.monotonic later does not move the clock.
+_MONOTONIC = time.monotonic
+_TIMER = threading.Timer
+
 
 @dataclass(frozen=True)
 class Paper:
@@ -52,20 +63,25 @@ PAPERS: dict[str, Paper] = {
         "vae-round2",
         "VAE practice paper, USAAIO round-2 style",
         60.0,
-        (("choice", 3), ("numeric", 3), ("derivation", 2)),
+        (("choice", 3), ("numeric", 2), ("derivation", 1), ("code", 2)),
     ),
     "vae-quick": Paper(
         "vae-quick",
         "Quick VAE practice paper",
         20.0,
-        (("choice", 2), ("numeric", 2), ("derivation", 1)),
+        (("choice", 2), ("numeric", 1), ("derivation", 1), ("code", 1)),
     ),
 }
+SEEDED_FORMATS = ("numeric", "derivation", "code")  # code: the seed chooses the probes
 
 
 @dataclass
 class ExamItem:
-    """One item of a paper: its number (from 1), drill, format, topic and seed."""
+    """One item of a paper: its number (from 1), drill, format, topic and seed.
+
+    ``answer`` is the last answer given in time; ``late_answers`` the answers given after
+    the end (recorded, never scored).
+    """
 
     number: int
     drill_id: str
@@ -73,6 +89,7 @@ class ExamItem:
     topic: str
     seed: int | None
     answer: Any = Ellipsis
+    late_answers: list = field(default_factory=list)
 
     @property
     def drill(self) -> Drill:
@@ -87,7 +104,7 @@ class ExamItem:
     def text(self) -> str:
         """The question: the drill's prompt, with the item's numbers for a seeded item."""
         drill: Any = self.drill
-        if self.seed is None:
+        if self.seed is None or self.format == "code":
             return drill.full_prompt()
         text = drill.describe(drill.params_for(self.seed))
         if self.format == "derivation":
@@ -100,6 +117,10 @@ class ExamItem:
         """How to give the answer, in one line."""
         if self.format == "choice":
             return "one letter, e.g. 'b'"
+        if self.format == "code":
+            return (
+                f"your function or class itself (no parentheses), e.g. `{self.drill.answer_name}`"
+            )
         if self.format == "derivation":
             keys = self.drill.keys_text()  # type: ignore[attr-defined]
             return f"a dict with the keys {keys}"
@@ -117,7 +138,7 @@ def draw_items(paper: Paper, seed: int) -> list[ExamItem]:
                 f"paper {paper.name!r} wants {count} {fmt} items; the pool has {len(pool)}"
             )
         for drill_id in rng.sample(pool, count):
-            item_seed = rng.randrange(1_000_000) if fmt != "choice" else None
+            item_seed = rng.randrange(1_000_000) if fmt in SEEDED_FORMATS else None
             items.append(
                 ExamItem(len(items) + 1, drill_id, fmt, TOPICS.get(drill_id, "other"), item_seed)
             )
@@ -188,7 +209,7 @@ class ExamReport:
                 s.item.number,
                 s.item.topic,
                 s.item.format,
-                s.result.status,
+                s.result.status + (" (+ late answer, 0)" if s.item.late_answers else ""),
                 f"{s.result.score:g} / {s.item.max_score:g}",
             ]
             for s in self.scores
@@ -246,24 +267,27 @@ class Exam:
         paper: Paper,
         minutes: float,
         seed: int,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.paper = paper
         self.minutes = float(minutes)
         self.seed = seed
         self.items = draw_items(paper, seed)
-        self._clock = clock
-        self._started = float(clock())
+        self._clock = clock if clock is not None else _MONOTONIC
+        self._started = float(self._clock())
         self._ended_at: float | None = None
         self._ended_by = ""
         self._report: ExamReport | None = None
         self._late: list[int] = []
+        self._time_is_up = False  # set by the timer thread, on the operating system's clock
         self._lock = threading.RLock()
-        self._timer: threading.Timer | None = None
-        if clock is time.monotonic:
-            self._timer = threading.Timer(self.minutes * 60.0 + 0.05, self._refresh)
-            self._timer.daemon = True
-            self._timer.start()
+        self._timer = _TIMER(self.minutes * 60.0, self._timer_fired)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _timer_fired(self) -> None:
+        self._time_is_up = True
+        self._refresh()
 
     # -- time -------------------------------------------------------------------------
     @property
@@ -286,7 +310,9 @@ class Exam:
 
     def _refresh(self) -> None:
         with self._lock:
-            if self._ended_at is None and float(self._clock()) >= self.deadline:
+            if self._ended_at is None and (
+                self._time_is_up or float(self._clock()) >= self.deadline
+            ):
                 self._end("time", at=self.deadline)
 
     def _end(self, how: str, at: float) -> None:
@@ -295,8 +321,7 @@ class Exam:
                 return
             self._ended_at = at
             self._ended_by = how
-            if self._timer is not None:
-                self._timer.cancel()
+            self._timer.cancel()
             state.forget_exam(self)
 
     # -- items ------------------------------------------------------------------------
@@ -327,15 +352,17 @@ class Exam:
         return None if item.seed is None else item.drill.question(item.seed)
 
     def answer(self, number: int, value: Any) -> display.Message:
-        """Record the answer to item ``number`` (refused once the exam is over)."""
+        """Record the answer to item ``number``; after the end it is recorded as late and
+        scores 0 (the on-time answer, if any, still counts)."""
         item = self.item(number)
         self._refresh()
         if self._ended_at is not None:
             self._late.append(item.number)
+            item.late_answers.append(value)
             return display.Message(
                 "refused",
                 f"Item {item.number}: the exam is over ({self._ended_by})",
-                "Answers after the end are not counted. `exam.report()` shows your score.",
+                "This answer was recorded as late and scores 0. `exam.report()` shows your score.",
             )
         item.answer = value
         left = self.remaining() / 60.0
@@ -377,7 +404,9 @@ class Exam:
             notes = []
             if self._late:
                 numbers = ", ".join(str(n) for n in sorted(set(self._late)))
-                notes.append(f"late answers to item(s) {numbers} were not counted")
+                notes.append(
+                    f"late answers to item(s) {numbers} were recorded after the end and scored 0"
+                )
             used = min(self._ended_at - self._started, self.minutes * 60.0) / 60.0
             self._report = ExamReport(
                 self.paper, self.seed, scores, used, self._ended_by, self.minutes, notes
@@ -474,11 +503,13 @@ def exam(
 ) -> Exam:
     """Start a timed exam and return it.
 
-    ``paper``: a name in :data:`PAPERS` ("vae-round2": 3 choice, 3 numeric and 2 derivation
-    items, 40 points, 60 min; "vae-quick": 5 items, 20 min). ``minutes``: the duration
-    (default: the paper's). ``seed``: which paper (same seed, same items and numbers; default
-    a fresh random seed, shown in the heading). ``clock``: a function returning seconds
-    (default :func:`time.monotonic`). Starting an exam hands in one that is still running.
+    ``paper``: a name in :data:`PAPERS` ("vae-round2": 3 choice, 2 numeric, 1 derivation and
+    2 coding items, 40 points, 60 min; "vae-quick": 5 items, 20 min). ``minutes``: the
+    duration (default: the paper's). ``seed``: which paper (same seed, same items and
+    numbers; default a fresh random seed, shown in the heading). ``clock``: a function
+    returning seconds, for tests (default: :func:`time.monotonic` as captured at import; the
+    real deadline holds whatever it returns). Starting an exam hands in one that is still
+    running.
     """
     if paper not in PAPERS:
         raise ValueError(f"unknown paper {paper!r}; choose one of {', '.join(PAPERS)}")
@@ -492,7 +523,7 @@ def exam(
     if previous is not None:
         print(f"Handing in the exam that was still running (seed {previous.seed}).")
         previous.finish()
-    started = Exam(chosen, float(minutes), seed, clock if clock is not None else time.monotonic)
+    started = Exam(chosen, float(minutes), seed, clock)
     state.set_active_exam(started)
     return started
 

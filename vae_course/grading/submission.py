@@ -9,7 +9,8 @@
    (:mod:`.execute`).
 3. **Observe** its graded functions on the judge's probes, in a second sandbox where the
    course's implementations do not exist (:mod:`.probes`).
-4. **Judge** values and observations here (:mod:`.judge`), without running learner code.
+4. **Judge** values and observations here (:mod:`.judge`), without running learner code,
+   then apply an olympiad problem's notebook-wide import rule (:mod:`.problem_rules`).
 
 The record (stored as ``results/*.json`` by :mod:`.batch`) holds the flags (statuses that
 apply), each drill's verdict, the student-id fields of the metadata, notes for the
@@ -28,7 +29,7 @@ from typing import Any
 
 from vae_course.drills import guard
 
-from . import judge, probes
+from . import judge, probes, problem_rules
 from .env import Options
 from .execute import run_notebook
 from .harvest import encode_value
@@ -149,6 +150,8 @@ def _grade_into(
         verdict = judge.judge_observation(drill.id, reply, options.probe_seed)
         verdict["notes"] = list(job.get("notes") or []) + list(reply.get("notes") or [])
         record["drills"][drill.id] = verdict
+    # olympiad problems: imports only in the fixed cell
+    problem_rules.apply(record, code, catalogue)
     violations = next((r.get("violations") for r in replies.values() if r.get("violations")), [])
     for violation in violations or []:
         _flag(

@@ -214,8 +214,8 @@ def evaluating(model: nn.Module) -> Iterator[None]:
 
 def parameter_count(model: nn.Module) -> int:
     """Every number the model stores: its parameters plus its floating-point buffers.
-    Used in 08_applications (conv vs MLP) and, through :func:`vae_course.contest.parameter_count`,
-    in 09_olympiad_practice (the contest's parameter budget)."""
+    Used in 08_applications (conv vs MLP). (The contest counts a submission's state dict
+    itself, inside its sandbox, where this package is not importable.)"""
     if not isinstance(model, nn.Module):
         raise TypeError(f"expected a torch.nn.Module, got {type(model).__name__}")
     count = sum(p.numel() for p in model.parameters())

@@ -1,7 +1,8 @@
 """The course's drills, as data: one module per chapter (or topic), each exposing ``DRILLS``.
 
 ``DRILLS`` below is every drill of the course in chapter order. Nothing registers itself:
-:mod:`vae_course.drills.registry` reads this tuple.
+:mod:`vae_course.drills.registry` reads this tuple. ``PROBLEMS`` lists the olympiad
+problem notebooks (chapters 10 and 11), whose parts are drills of ``DRILLS``.
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ from . import (
     ch03_reparam,
     ch04_kl,
     ch04_loss,
+    ch05_objective,
     ch05_schedules,
+    ch05_train_loop,
     ch06_collapse,
     ch07_beta,
     ch08_applications,
     ch08_latent_edits,
     ch09_olympiad,
+    ch10_problem_vae,
+    ch11_problem_collapse,
 )
 
 DRILLS = (
@@ -30,12 +35,18 @@ DRILLS = (
     + ch03_reparam.DRILLS
     + ch04_kl.DRILLS
     + ch04_loss.DRILLS
+    + ch05_objective.DRILLS
     + ch05_schedules.DRILLS
+    + ch05_train_loop.DRILLS
     + ch06_collapse.DRILLS
     + ch07_beta.DRILLS
     + ch08_applications.DRILLS
     + ch08_latent_edits.DRILLS
     + ch09_olympiad.DRILLS
+    + ch10_problem_vae.DRILLS
+    + ch11_problem_collapse.DRILLS
 )
 
-__all__ = ["DRILLS"]
+PROBLEMS = (ch10_problem_vae.PROBLEM, ch11_problem_collapse.PROBLEM)
+
+__all__ = ["DRILLS", "PROBLEMS"]

@@ -1,13 +1,15 @@
-"""Chapter 09, olympiad practice: the seeded numeric items, and the pools an exam draws from.
+"""Chapter 09, olympiad practice: the item pool an exam draws from, by format and topic.
 
-USAAIO round-2 style, 5 points each: fresh seeded numbers every time (KL of a Gaussian, the
-hidden β of a reduction, a reparameterised derivative, the IWAE bound), asked in a normal
-form ("nats, rounded to 4 decimals") so the answer is unique. The derivations are in
-:mod:`.ch09_derivations`, the multiple-choice items in :mod:`.ch09_choice`.
+USAAIO round-2 style, 5 points each. This module holds four seeded numeric items (KL of a
+Gaussian, the hidden β of a reduction, a reparameterised derivative, the IWAE bound) and
+gathers the rest of the pool: more numeric items (:mod:`.ch09_numeric`), derivations
+(:mod:`.ch09_derivations`, :mod:`.ch09_derivations_more`), multiple choice
+(:mod:`.ch09_choice`, :mod:`.ch09_choice_more`) and short coding items (:mod:`.ch09_code`),
+across every chapter's topics.
 
 ``POOLS`` lists the items of each format (what :func:`vae_course.drills.exam` draws) and
-``TOPICS`` maps each item to its syllabus topic (the exam's per-topic breakdown). Only the
-standard library is imported here.
+``TOPICS`` maps each item to its syllabus topic (the exam's per-topic breakdown and the
+weakest topics of ``vae-course practice``).
 """
 
 from __future__ import annotations
@@ -19,8 +21,17 @@ from typing import Any
 from ..core import Drill
 from ..derivation import NATS_4, TOLERANCE
 from ..numeric import NumericDrill, NumericMistake
-from .ch09_choice import CHAPTER, CHOICE_ITEMS, POINTS
-from .ch09_derivations import DERIVATION_ITEMS
+from . import (
+    ch09_choice_more,
+    ch09_code,
+    ch09_code_more,
+    ch09_derivations_more,
+    ch09_numeric,
+    ch09_numeric_more,
+)
+from .ch09_choice import CHAPTER, POINTS
+from .ch09_choice import CHOICE_ITEMS as BASE_CHOICE_ITEMS
+from .ch09_derivations import DERIVATION_ITEMS as BASE_DERIVATION_ITEMS
 
 
 def _log_mean_exp(values: list[float]) -> float:
@@ -500,13 +511,24 @@ OLYMPIAD_IWAE = NumericDrill(
 
 # ========================================================================= pools and topics
 
-NUMERIC_ITEMS = (OLYMPIAD_KL, OLYMPIAD_IMPLICIT_BETA, OLYMPIAD_REPARAM_GRADIENT, OLYMPIAD_IWAE)
-ITEMS: tuple[Drill, ...] = (*NUMERIC_ITEMS, *DERIVATION_ITEMS, *CHOICE_ITEMS)
+NUMERIC_ITEMS = (
+    OLYMPIAD_KL,
+    OLYMPIAD_IMPLICIT_BETA,
+    OLYMPIAD_REPARAM_GRADIENT,
+    OLYMPIAD_IWAE,
+    *ch09_numeric.NUMERIC_POOL,
+    *ch09_numeric_more.NUMERIC_POOL,
+)
+CHOICE_ITEMS = (*BASE_CHOICE_ITEMS, *ch09_choice_more.MORE_CHOICE_ITEMS)
+DERIVATION_ITEMS = (*BASE_DERIVATION_ITEMS, *ch09_derivations_more.DERIVATION_POOL)
+CODE_ITEMS = (*ch09_code.CODE_POOL, *ch09_code_more.CODE_POOL)
+ITEMS: tuple[Drill, ...] = (*NUMERIC_ITEMS, *DERIVATION_ITEMS, *CHOICE_ITEMS, *CODE_ITEMS)
 
 POOLS: dict[str, tuple[str, ...]] = {
     "choice": tuple(d.id for d in CHOICE_ITEMS),
     "numeric": tuple(d.id for d in NUMERIC_ITEMS),
     "derivation": tuple(d.id for d in DERIVATION_ITEMS),
+    "code": tuple(d.id for d in CODE_ITEMS),
 }
 
 TOPICS: dict[str, str] = {
@@ -524,11 +546,17 @@ TOPICS: dict[str, str] = {
     "olympiad_mc_collapse": "posterior collapse",
     "olympiad_mc_blur": "applications",
     "olympiad_mc_anomaly": "applications",
+    **ch09_numeric.TOPICS,
+    **ch09_numeric_more.TOPICS,
+    **ch09_derivations_more.TOPICS,
+    **ch09_choice_more.TOPICS,
+    **ch09_code.TOPICS,
+    **ch09_code_more.TOPICS,
 }
 
 
 def format_of(drill: Drill) -> str:
-    """ "choice", "numeric" or "derivation" for an olympiad item (else the drill's kind)."""
+    """ "choice", "numeric", "derivation" or "code" for an olympiad item (else its kind)."""
     for name, ids in POOLS.items():
         if drill.id in ids:
             return name
