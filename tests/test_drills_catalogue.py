@@ -52,8 +52,8 @@ DRILL_TABLE = {
     "posterior_collapse_diagnosis": ("06", "multipart", "answer_collapse_diagnosis"),
     "beta_vae_loss": ("07", "function", "beta_vae_loss"),
     "anomaly_score": ("08", "function", "anomaly_score"),
-    "interpolate": ("08", "function", "interpolate"),
-    "attribute_vector": ("08", "function", "attribute_vector"),
+    "interpolate": ("08", "function", "interpolate_images"),
+    "attribute_vector": ("08", "function", "latent_attribute_vector"),
 }
 
 IMPLEMENTATION_DRILLS = [d for d in drills.all_drills() if isinstance(d, CodeDrill)]

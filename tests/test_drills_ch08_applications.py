@@ -111,7 +111,7 @@ def test_a_hanging_answer_is_stopped(drill_id, monkeypatch):
 @pytest.mark.parametrize("drill_id", DRILL_IDS)
 def test_the_prompt_states_the_contract(drill_id):
     text = drills.get_drill(drill_id).full_prompt()
-    assert f"{drill_id}(model" in text
+    assert f"{drills.get_drill(drill_id).answer_name}(model" in text
     assert "model.eval()" in text and "torch.no_grad()" in text
 
 

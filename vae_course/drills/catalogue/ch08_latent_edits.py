@@ -230,9 +230,9 @@ INTERPOLATE = FunctionDrill(
     id="interpolate",
     chapter="08",
     title="Latent interpolation between two images",
-    answer_name="interpolate",
+    answer_name="interpolate_images",
     prompt=(
-        "Write `interpolate(model, x_a, x_b, steps) -> Tensor (steps, 1, 28, 28)` for a trained "
+        "Write `interpolate_images(model, x_a, x_b, steps) -> Tensor (steps, 1, 28, 28)` for a trained "
         "VAE `model` (`model.encode(x) -> (mu, log_var)` for a batch x (N, 1, 28, 28), "
         "`model.decode(z) -> logits` (N, 1, 28, 28)) and two images x_a, x_b of shape "
         "(1, 28, 28) each.\n\n"
@@ -256,7 +256,7 @@ INTERPOLATE = FunctionDrill(
         "`linspace` includes both ends.\n\n"
         "```python\n"
         "import torch\n\n"
-        "def interpolate(model, x_a, x_b, steps):\n"
+        "def interpolate_images(model, x_a, x_b, steps):\n"
         "    model.eval()\n"
         "    with torch.no_grad():\n"
         "        mu, _ = model.encode(torch.stack([x_a, x_b]))\n"
@@ -454,9 +454,9 @@ ATTRIBUTE_VECTOR = FunctionDrill(
     id="attribute_vector",
     chapter="08",
     title="A latent attribute vector",
-    answer_name="attribute_vector",
+    answer_name="latent_attribute_vector",
     prompt=(
-        "Write `attribute_vector(model, x_with, x_without) -> Tensor (d,)` for a trained VAE "
+        "Write `latent_attribute_vector(model, x_with, x_without) -> Tensor (d,)` for a trained VAE "
         "`model` (`model.encode(x) -> (mu, log_var)`, each (N, d)) and two groups of images "
         "(N1, 1, 28, 28) that show an attribute and (N2, 1, 28, 28) that do not (N1 and N2 "
         "may differ).\n\n"
@@ -477,7 +477,7 @@ ATTRIBUTE_VECTOR = FunctionDrill(
         "centre of the codes without the attribute to the centre of those with it.\n\n"
         "```python\n"
         "import torch\n\n"
-        "def attribute_vector(model, x_with, x_without):\n"
+        "def latent_attribute_vector(model, x_with, x_without):\n"
         "    model.eval()\n"
         "    with torch.no_grad():\n"
         "        mu_with, _ = model.encode(x_with)\n"
