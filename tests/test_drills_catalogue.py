@@ -15,6 +15,7 @@ import test_drills_ch02_my_vae  # the my_vae drill's honest alternatives
 import test_drills_ch04_train_step  # the vae_train_step drill's honest alternatives
 import torch
 import torch.nn.functional as F
+from ch08_alternatives import ALTERNATIVES as CH08_ALTERNATIVES
 from torch import nn
 
 from vae_course import drills
@@ -59,6 +60,9 @@ DRILL_TABLE = {
     "beta_vae_loss": ("07", "function", "beta_vae_loss"),
     "total_correlation": ("07", "function", "total_correlation"),
     "latent_traversal": ("07", "function", "latent_traversal"),
+    "anomaly_score": ("08", "function", "anomaly_score"),
+    "interpolate": ("08", "function", "interpolate_images"),
+    "attribute_vector": ("08", "function", "latent_attribute_vector"),
 }
 
 IMPLEMENTATION_DRILLS = [d for d in drills.all_drills() if isinstance(d, CodeDrill)]
@@ -532,6 +536,7 @@ CORRECT = {
     "beta_vae_loss": [_bv_solution, _bv_summed_then_divided, _bv_per_example],
     "total_correlation": [_tc_logsumexp, _tc_distributions, _tc_log_mean_exp_loop],
     "latent_traversal": [_lt_repeat, _lt_loop, _lt_mask],
+    **CH08_ALTERNATIVES,
 }
 
 

@@ -27,6 +27,8 @@ from . import (
     ch07_beta,
     ch07_tcvae,
     ch07_traversal,
+    ch08_applications,
+    ch08_latent_edits,
     ch09_olympiad,
     ch10_problem_vae,
     ch11_problem_collapse,
@@ -52,6 +54,8 @@ DRILLS = (
     + ch07_beta.DRILLS
     + ch07_tcvae.DRILLS
     + ch07_traversal.DRILLS
+    + ch08_applications.DRILLS
+    + ch08_latent_edits.DRILLS
     + ch09_olympiad.DRILLS
     + ch10_problem_vae.DRILLS
     + ch11_problem_collapse.DRILLS
