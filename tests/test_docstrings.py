@@ -10,9 +10,10 @@ import re
 import pytest
 
 MODULES = [
-    "contest", "data", "diagnostics", "divergence", "generation", "history", "losses",
-    "model_cache", "models", "plots", "schedules", "shapes", "storage", "toys", "train",
-    "training_data", "widgets",
+    "applications", "contest", "data", "diagnostics", "disentanglement", "divergence",
+    "generation", "history", "loops", "losses", "model_cache", "models", "plots",
+    "reference_models", "schedules", "shapes", "storage", "toys", "train", "training_data",
+    "widgets",
 ]  # fmt: skip
 CHAPTER = re.compile(r"\b0\d_[a-z_]+\b|\bno chapter\b|\bnot used by a chapter\b", re.I)
 

@@ -46,7 +46,7 @@ def interpolate(model: nn.Module, x_a: Tensor, x_b: Tensor, steps: int) -> Tenso
     With z_a = mu(x_a), z_b = mu(x_b) (``x_a``, ``x_b`` one image each, (C, H, W)) and
     t_k = k / (steps - 1), k = 0 .. steps-1 (so t runs from 0 to 1, both ends included):
     image_k = sigmoid(decode((1 - t_k) z_a + t_k z_b)). Eval mode, no gradients.
-    Taught in 08_applications, Exercise 8.4.
+    Taught in 08_applications, Exercise 8.3.
     """
     steps = positive_int(steps, "steps")
     if steps < 2:
@@ -62,7 +62,7 @@ def attribute_vector(model: nn.Module, x_with: Tensor, x_without: Tensor) -> Ten
 
     ``x_with`` (N1, C, H, W) show the attribute, ``x_without`` (N2, C, H, W) do not (N1 and
     N2 may differ); adding alpha * v to a code adds the attribute. Eval mode, no gradients.
-    Taught in 08_applications, Exercise 8.5.
+    Taught in 08_applications, Exercise 8.4.
     """
     with evaluating(model):
         return model.encode(x_with)[0].mean(dim=0) - model.encode(x_without)[0].mean(dim=0)

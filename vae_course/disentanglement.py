@@ -33,7 +33,9 @@ from vae_course import diagnostics, plots
 
 class FactorDimension(NamedTuple):
     """The best latent dimension of one factor: ``dimension`` (0-based), its normalised MI
-    ``nmi`` and ``gap`` = nmi minus the runner-up's (this factor's share of MIG)."""
+    ``nmi`` and ``gap`` = nmi minus the runner-up's (this factor's share of MIG).
+    Used in 07_beta_vae (part 2).
+    """
 
     factor: str
     dimension: int
@@ -42,7 +44,9 @@ class FactorDimension(NamedTuple):
 
 
 def factor_entropies(factor_classes: Any) -> np.ndarray:
-    """H(v_k) in nats of each factor column (N, K) -> (K,), from its empirical distribution."""
+    """H(v_k) in nats of each factor column (N, K) -> (K,), from its empirical distribution.
+    Used in 07_beta_vae (part 2).
+    """
     classes = np.asarray(factor_classes)
     if classes.ndim != 2:
         raise ValueError(f"factor_classes must be (N, K), got shape {classes.shape}")

@@ -53,6 +53,7 @@ class Recipe:
     stratified sampling). Adam with ``lr``, ``epochs`` over the :data:`N_TRAIN` training
     images in batches of ``batch_size``; ``seed`` fixes the initial weights, the data order
     and the noise.
+    Used in 07_beta_vae (part 2).
     """
 
     name: str
@@ -104,7 +105,9 @@ RECIPES: dict[str, Recipe] = {
 
 class ReferenceModel(NamedTuple):
     """A loaded reference model: the float32 ``model`` (eval mode, CPU) and its manifest
-    ``record`` (``config``, ``metrics``, ``mi_matrix``, ``history``, ``seconds``)."""
+    ``record`` (``config``, ``metrics``, ``mi_matrix``, ``history``, ``seconds``).
+    Used in 07_beta_vae (part 2).
+    """
 
     model: models.BurgessVAE
     record: dict[str, Any]
@@ -117,7 +120,9 @@ def _recipe(name: str) -> Recipe:
 
 
 def training_images() -> Tensor:
-    """The :data:`N_TRAIN` training images (N, 1, 64, 64) float32 (about 0.8 GB), seeded."""
+    """The :data:`N_TRAIN` training images (N, 1, 64, 64) float32 (about 0.8 GB), seeded.
+    Used in 07_beta_vae (part 2).
+    """
     return shapes.generate_shapes(N_TRAIN, IMAGE_SIZE, seed=TRAIN_SEED)[0]
 
 
@@ -126,6 +131,7 @@ def test_set() -> tuple[Tensor, Tensor]:
 
     Drawn with its own seed, so none of it was seen in training; every recorded number of
     the manifest was measured on it.
+    Used in 07_beta_vae (part 2).
     """
     images, _, classes = shapes.generate_shapes(N_TEST, IMAGE_SIZE, seed=TEST_SEED)
     return images, classes
@@ -136,13 +142,16 @@ def check_set() -> tuple[Tensor, Tensor]:
 
     Each manifest record holds, under ``"check"``, the numbers of :func:`evaluate` on this
     subset: a test can confirm in seconds that the shipped weights still give them.
+    Used in 07_beta_vae (part 2).
     """
     images, classes = test_set()
     return images[:N_CHECK], classes[:N_CHECK]
 
 
 def manifest() -> dict[str, Any]:
-    """The shipped manifest (``{"format", "data", "machine", "models": {name: record}}``)."""
+    """The shipped manifest (``{"format", "data", "machine", "models": {name: record}}``).
+    Used in 07_beta_vae (part 2).
+    """
     if not MANIFEST_PATH.exists():
         raise FileNotFoundError(
             f"{MANIFEST_PATH} is missing: the package was installed without its reference "
@@ -168,7 +177,9 @@ def load(name: str) -> ReferenceModel:
 
 
 def load_all() -> dict[str, ReferenceModel]:
-    """Every shipped model, by name, in :data:`RECIPES` order."""
+    """Every shipped model, by name, in :data:`RECIPES` order.
+    Used in 07_beta_vae (part 2).
+    """
     shipped = manifest()["models"]
     return {name: load(name) for name in RECIPES if name in shipped}
 
