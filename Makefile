@@ -12,6 +12,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.vae-course-installed
 LAB_ARGS ?=
 PYTEST_ARGS ?=
+# make test runs test files (and notebooks) on this many pytest-xdist workers, a file per
+# worker at a time (--dist loadfile: a notebook's cells share one kernel, a module its
+# fixtures). TEST_WORKERS=0 runs everything in this one process.
+TEST_WORKERS ?= 2
 NOTEBOOK_DIRS := solutions notebooks
 
 .PHONY: setup lab test test-unit test-browser build book bench lint format clean sandbox-tool measure
@@ -70,7 +74,7 @@ test: setup lint sandbox-tool
 	@cache=$$(mktemp -d -t vae-course-cache.XXXXXX); trap 'rm -rf "$$cache"' EXIT; \
 	  VAE_COURSE_CACHE="$$cache" VAE_COURSE_FAST=1 VAE_COURSE_OFFLINE=1 MPLBACKEND=Agg \
 	  $(BIN)/python -m pytest tests $(NOTEBOOK_DIRS) --nbval-lax --nbval-current-env \
-	    --durations=0 $(PYTEST_ARGS)
+	    -n $(TEST_WORKERS) --dist loadfile --durations=0 $(PYTEST_ARGS)
 
 test-unit: setup sandbox-tool
 	$(BIN)/python -m pytest tests --ignore=tests/test_browser.py --ignore=tests/test_book.py $(PYTEST_ARGS)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -114,6 +115,14 @@ def ensure_chromium(log_path: Path) -> str:
     found = find_chromium()
     if found:
         return found
+    # Test workers (pytest -n) may both need Chromium: one installs, the other waits for it.
+    lock_path = Path(tempfile.gettempdir()) / "vae-course-chromium-install.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return find_chromium() or _install_chromium(log_path)
+
+
+def _install_chromium(log_path: Path) -> str:
     apt_get = shutil.which("apt-get")
     if apt_get is None:
         raise BrowserUnavailable(

@@ -27,7 +27,12 @@ def _public_objects():
                 yield f"{name}.{attribute}", obj
 
 
-@pytest.mark.parametrize(("name", "obj"), list(_public_objects()), ids=lambda v: str(v)[:60])
+PUBLIC_OBJECTS = list(_public_objects())
+
+
+# ids are the names only: an object's repr holds its address, which differs between the
+# processes of pytest -n, and the workers must collect the same tests
+@pytest.mark.parametrize(("name", "obj"), PUBLIC_OBJECTS, ids=[name for name, _ in PUBLIC_OBJECTS])
 def test_public_docstrings_name_a_chapter(name, obj):
     doc = inspect.getdoc(obj) or ""
     assert len(doc) > 20, f"{name} has no docstring"
