@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -249,4 +249,24 @@ def call_trait(outcome: Outcome | None, classify: Callable[[Outcome], str]) -> s
     return classify(outcome)
 
 
-__all__ = ["BATCH_OF_ONE", "MethodCall", "ModuleDrill", "call_trait"]
+def module_call_traits(
+    observation: Observation, classifiers: Sequence[tuple[str, Callable[[Outcome], str]]]
+) -> tuple[dict[str, Any], bool]:
+    """The traits every module drill starts from: ``is_module``, ``construct`` (how building
+    it went) and, once it was built, one trait per ``(call name, classify)`` in
+    ``classifiers`` (:func:`call_trait`). Returns ``(traits, built)``; ``built`` is False when
+    the learner's class is no module or could not be constructed (the calls were not made)."""
+    facts, outcomes = observation.measurements, observation.outcomes
+    traits: dict[str, Any] = {"is_module": facts.get("is_module", False)}
+    if "construct" in facts:
+        traits["construct"] = facts["construct"]
+    if facts.get("construct") != "ok" or not traits["is_module"]:
+        return traits, False
+    for name, classify in classifiers:
+        trait = call_trait(outcomes.get(name), classify)
+        if trait is not None:
+            traits[name] = trait
+    return traits, True
+
+
+__all__ = ["BATCH_OF_ONE", "MethodCall", "ModuleDrill", "call_trait", "module_call_traits"]

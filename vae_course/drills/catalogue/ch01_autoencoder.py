@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..module import MethodCall, ModuleDrill, call_trait
+from ..module import MethodCall, ModuleDrill, module_call_traits
 from ..observation import Mistake, Observation, Outcome, same_values
 
 IMAGE_SHAPE = (1, 28, 28)
@@ -84,19 +84,12 @@ AUTOENCODER_CALLS = (
 def autoencoder_traits(observation: Observation) -> dict[str, Any]:
     """encode / decode / forward classified; forward vs decode(encode(x)); gradients."""
     facts, outcomes = observation.measurements, observation.outcomes
-    traits: dict[str, Any] = {"is_module": facts.get("is_module", False)}
-    if "construct" in facts:
-        traits["construct"] = facts["construct"]
-    if facts.get("construct") != "ok" or not traits["is_module"]:
+    traits, built = module_call_traits(
+        observation,
+        (("encode", _classify_code), ("forward", _classify_image), ("decode", _classify_image)),
+    )
+    if not built:
         return traits
-    for name, classify in (
-        ("encode", _classify_code),
-        ("forward", _classify_image),
-        ("decode", _classify_image),
-    ):
-        trait = call_trait(outcomes.get(name), classify)
-        if trait is not None:
-            traits[name] = trait
     decode = outcomes.get("decode")
     if traits.get("decode") in ("image", "flat"):
         traits["decode_range"] = _value_range(decode.values)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..module import MethodCall, ModuleDrill, call_trait
+from ..module import MethodCall, ModuleDrill, call_trait, module_call_traits
 from ..observation import Mistake, Observation, Outcome, same_values
 from .ch01_autoencoder import _value_range
 
@@ -152,19 +152,12 @@ _STD_RATIOS = {1.0: "right", PROBE_STD: "variance", 1 / PROBE_STD: "unit"}
 def my_vae_traits(observation: Observation) -> dict[str, Any]:
     """The facts about the learner's MyVAE (see the module docstring)."""
     facts, outcomes = observation.measurements, observation.outcomes
-    traits: dict[str, Any] = {"is_module": facts.get("is_module", False)}
-    if "construct" in facts:
-        traits["construct"] = facts["construct"]
-    if facts.get("construct") != "ok" or not traits["is_module"]:
+    traits, built = module_call_traits(
+        observation,
+        (("encode", _classify_pair), ("decode", _classify_image), ("forward", _classify_forward)),
+    )
+    if not built:
         return traits
-    for name, classify in (
-        ("encode", _classify_pair),
-        ("decode", _classify_image),
-        ("forward", _classify_forward),
-    ):
-        trait = call_trait(outcomes.get(name), classify)
-        if trait is not None:
-            traits[name] = trait
     encode, big = outcomes.get("encode"), outcomes.get("encode_big")
     if traits.get("encode") == "ok":
         mu, log_var = encode.parts
