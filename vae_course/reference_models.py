@@ -99,7 +99,10 @@ def _recipes(objective: str, weight: float, short: str) -> list[Recipe]:
 
 
 RECIPES: dict[str, Recipe] = {
-    r.name: r for r in _recipes("beta-vae", 4.0, "betavae") + _recipes("beta-tcvae", 6.0, "tcvae")
+    r.name: r
+    for r in _recipes("beta-vae", 1.0, "betavae")
+    + _recipes("beta-vae", 4.0, "betavae")
+    + _recipes("beta-tcvae", 6.0, "tcvae")
 }
 
 
