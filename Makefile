@@ -12,10 +12,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.vae-course-installed
 LAB_ARGS ?=
 PYTEST_ARGS ?=
-# make test runs test files (and notebooks) on this many pytest-xdist workers, a file per
-# worker at a time (--dist loadfile: a notebook's cells share one kernel, a module its
-# fixtures). TEST_WORKERS=0 runs everything in this one process.
-TEST_WORKERS ?= 2
+# make test TEST_WORKERS=N runs test files (and notebooks) on N pytest-xdist workers, a file
+# per worker at a time (--dist loadfile: a notebook's cells share one kernel, a module its
+# fixtures). The default, 0, runs everything in one process: on a 2-core machine two workers
+# were slower (the grading suites already run two jobs each and then fight for the cores).
+TEST_WORKERS ?= 0
 NOTEBOOK_DIRS := solutions notebooks
 
 .PHONY: setup lab test test-unit test-browser build book bench lint format clean sandbox-tool measure
