@@ -192,7 +192,7 @@ def reads_the_grader(t: Targets):
             "import os; print(os.listdir('/home'))",
         ),
         "import os\nseen_pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
-        "answer_kl_zero = 0.0 if max(seen_pids) < 100 else 0.0",
+        "answer_kl_zero = {'kl': 0.0 if max(seen_pids) < 100 else 0.0, 'reason': 'c'}",
     )
 
 

@@ -45,8 +45,8 @@ REPARAM_STUB = """\
 def reparameterize(mu, log_var):
     raise NotImplementedError("Exercise 3.1: z = mu + sigma * eps")
 """
-KL_ZERO_CORRECT = "answer_kl_zero = 0.0"
-KL_ZERO_WRONG = "answer_kl_zero = 1.0"
+KL_ZERO_CORRECT = "answer_kl_zero = {'kl': 0.0, 'reason': 'c'}"
+KL_ZERO_WRONG = "answer_kl_zero = {'kl': 1.0, 'reason': 'a'}"
 KL_ZERO_STUB = "answer_kl_zero = ..."
 CHECKS = """\
 from vae_course import drills
@@ -162,8 +162,8 @@ def noisy_notebook():
 
 
 def tensor_value_notebook():
-    """``answer_kl_zero`` as a 0-d tensor (a plain number for the grader)."""
-    return notebook("import torch\nanswer_kl_zero = torch.tensor(0.0)")
+    """``answer_kl_zero``'s KL as a 0-d tensor (a plain number for the grader)."""
+    return notebook("import torch\nanswer_kl_zero = {'kl': torch.tensor(0.0), 'reason': 'c'}")
 
 
 def not_plain_value_notebook():

@@ -45,8 +45,7 @@ DRILL_TABLE = {
     "reparam_gradient_flow": ("03", "multipart", "answer_reparam_gradient_flow"),
     "rsample_builtin": ("03", "choice", "answer_rsample_builtin"),
     "kl_divergence": ("04", "function", "kl_divergence"),
-    "kl_zero_case": ("04", "numeric", "answer_kl_zero"),
-    "kl_zero_reason": ("04", "choice", "answer_kl_zero_reason"),
+    "kl_zero_case": ("04", "multipart", "answer_kl_zero"),
     "kl_by_hand": ("04", "numeric", "answer_kl_by_hand"),
     "vae_loss": ("04", "function", "vae_loss"),
     "vae_train_step": ("04", "function", "vae_train_step"),
@@ -626,11 +625,32 @@ def test_choice_more_wrong_than_right_scores_zero():
 # ----------------------------------------------------------------------------- numeric
 
 
-def test_kl_zero_case():
-    assert drills.check("kl_zero_case", 0.0, record=False).passed
-    assert drills.check("kl_zero_case", torch.tensor(0.0), record=False).passed
-    wrong = drills.check("kl_zero_case", 10.0, record=False)
-    assert not wrong.passed and "−1" in wrong.feedback[0]
+KL_ZERO_RIGHT = {"kl": 0.0, "reason": "c"}
+
+
+def test_kl_zero_case_needs_the_number_and_the_reason():
+    assert drills.check("kl_zero_case", KL_ZERO_RIGHT, record=False).passed
+    as_tensor = {"kl": torch.tensor(0.0), "reason": "C"}
+    assert drills.check("kl_zero_case", as_tensor, record=False).passed
+    number_only = drills.check("kl_zero_case", 0.0, record=False)
+    assert number_only.status == "partial" and number_only.score == 1
+    assert "`reason`: not answered" in " ".join(number_only.feedback)
+    wrong = drills.check("kl_zero_case", {"kl": 10.0, "reason": "c"}, record=False)
+    assert wrong.score == 1 and "−1" in wrong.feedback[0]
+
+
+@pytest.mark.parametrize("letter", ["a", "b", "d", "e"])
+def test_each_wrong_reason_for_the_zero_kl_is_explained(letter):
+    result = drills.check("kl_zero_case", {"kl": 0.0, "reason": letter}, record=False)
+    option = drills.get_drill("kl_zero_case").parts[1].options["abcde".index(letter)]
+    assert result.status == "partial" and result.score == 1 and not option.correct
+    assert option.explanation in " ".join(result.feedback)
+
+
+def test_the_zero_kl_reason_is_not_given_away_by_the_cells_before_it():
+    drill = drills.get_drill("kl_zero_case")
+    correct = [o for o in drill.parts[1].options if o.correct]
+    assert len(correct) == 1 and drill.parts[1].options[0] is not correct[0]
 
 
 @pytest.mark.parametrize("seed", range(12))

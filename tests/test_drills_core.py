@@ -151,7 +151,6 @@ def test_list_filters_by_chapter(chapter):
     assert ids == {
         "kl_divergence",
         "kl_zero_case",
-        "kl_zero_reason",
         "kl_by_hand",
         "vae_loss",
         "vae_train_step",
@@ -169,7 +168,7 @@ def test_progress_table_round_trip():
     assert "<table" in empty._repr_html_() and "chapter" in str(empty)
     drills.check("kl_divergence", kl_half_missing)
     drills.check("kl_divergence", kl_right)
-    drills.check("kl_zero_case", 0.0)
+    drills.check("kl_zero_case", {"kl": 0.0, "reason": "c"})
     drills.check("log_var_rationale", {"a", "b", "c"})
     drills.check("vae_loss", ...)  # not attempted: not recorded
     entries = progress_store.load_progress()
@@ -199,7 +198,7 @@ def test_record_false_leaves_progress_alone():
 
 
 def test_corrupt_progress_file_is_set_aside_and_recovered_from_backup():
-    drills.check("kl_zero_case", 0.0)
+    drills.check("kl_zero_case", {"kl": 0.0, "reason": "c"})
     drills.check("kl_divergence", kl_right)
     path = progress_store.progress_path()
     path.write_text("{ this is not json", encoding="utf-8")
@@ -361,8 +360,8 @@ def test_every_check_runs_in_a_fresh_process_with_only_the_answer(tmp_path):
 
     script = (
         "from vae_course import drills\n"
-        "r = drills.check('kl_zero_case', 0.0, record=False)\n"
-        "print(r.status, r.max_score, drills.get_drill('kl_zero_case').answer_name)\n"
+        "r = drills.check('kl_zero_case', {'kl': 0.0, 'reason': 'c'}, record=False)\n"
+        "print(r.status, f'{r.max_score:g}', drills.get_drill('kl_zero_case').answer_name)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", script],

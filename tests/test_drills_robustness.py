@@ -351,7 +351,7 @@ def test_grad_mode_of_the_caller_does_not_matter():
     ],
 )
 def test_numeric_answers_of_the_wrong_type(answer, words):
-    result = drills.check("kl_zero_case", answer, record=False)
+    result = drills.check("ae_initial_loss", answer, record=False)
     assert result.status == "failed"
     assert words in result.feedback[0], result.feedback
 

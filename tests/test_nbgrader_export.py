@@ -3,8 +3,9 @@
 The end-to-end test exports chapters 00, 02 and 04, runs ``nbgrader generate_assignment`` on
 each, and ``nbgrader autograde`` (fast mode, offline) on chapters 02 and 04 for three
 learners: alice hands in the worked solution, bob the untouched release notebook, carol the
-solution with one answer partly right (02: one of the three correct options, which the drill
-scores as partial credit) and one wrong (04: ``answer_kl_zero = 0.5``). ``vae-course grade``,
+solution with two answers partly right (02: one of the three correct options, which the drill
+scores as partial credit; 04: the right reason for a wrong KL, one of ``kl_zero_case``'s two
+points). ``vae-course grade``,
 called through its command line, grades the same notebooks; every drill's points must agree.
 nbgrader comes from the [dev] extra.
 """
@@ -91,7 +92,7 @@ def _submissions(course: Path, assignment: str) -> dict[str, nbformat.NotebookNo
     for cell in carol.cells:
         for right, partly in (
             ('answer_log_var_rationale = {"a", "b", "d"}', 'answer_log_var_rationale = {"a"}'),
-            ("answer_kl_zero = 0.0", "answer_kl_zero = 0.5"),
+            ('"kl": 0.0, "reason": "c"', '"kl": 0.5, "reason": "c"'),
         ):
             if right in cell.source and cell.metadata.get("nbgrader", {}).get("solution"):
                 cell.source = cell.source.replace(right, partly)
@@ -180,7 +181,7 @@ def test_the_three_learners_earn_full_none_and_partial_credit(graded):
     assert (
         0 < scores[("carol", "log_var_rationale")] < drills.get_drill("log_var_rationale").max_score
     )
-    assert scores[("carol", "kl_zero_case")] == 0
+    assert scores[("carol", "kl_zero_case")] == 1  # the reason right, the number wrong
 
 
 def test_the_export_is_an_nbgrader_course(graded):
@@ -215,7 +216,7 @@ def test_the_release_hides_every_solution(graded):
     release = nbformat.read(course / "release" / "04_elbo" / "04_elbo.ipynb", 4)
     text = "\n".join(cell.source for cell in release.cells)
     assert "log_var.exp() - log_var - 1" not in text  # the KL solution
-    assert "answer_kl_zero = 0.0" not in text
+    assert '"kl": 0.0' not in text
     assert "answer_kl_zero = ...\n# YOUR CODE HERE\nraise NotImplementedError()" in text
     assert "# Exercise 4.1: return the KL of each example" in text
 

@@ -3,7 +3,7 @@
 ```python
 from vae_course import drills
 drills.check("kl_divergence", kl_divergence)   # -> Result (a coloured box in JupyterLab)
-drills.check("kl_zero_case", 0.0)
+drills.check("kl_zero_case", {"kl": 0.0, "reason": "c"})  # a number and a reason
 drills.hint("kl_divergence")                   # one more hint per call
 drills.solution("kl_divergence")               # worked solution (not in exam mode)
 drills.prompt("kl_divergence")                 # the contract and the answer's name

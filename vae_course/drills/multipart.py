@@ -152,8 +152,10 @@ class MultipartDrill(Drill):
 
     ``make_params(rng)`` (optional) draws the question shared by the parts; ``describe(params)``
     words it; ``tables(params)`` adds tables to the question; ``notes(answer, params)`` adds
-    remarks across parts; ``options_text`` is shown in the prompt (e.g. the options of the
-    choice parts).
+    remarks across parts; ``prompt_extra`` is shown in the prompt (e.g. the options of the
+    choice parts). With ``bare_part`` an answer that is not a dict is read as that part's
+    entry (the other parts unanswered), so a bare number earns that part and the feedback
+    asks for the rest.
     """
 
     kind: ClassVar[str] = "multipart"
@@ -168,11 +170,14 @@ class MultipartDrill(Drill):
     prompt_extra: str = ""
     review_hint: bool = False
     fixed_params: tuple[tuple[str, Any], ...] = field(default=())
+    bare_part: str | None = None
 
     def __post_init__(self) -> None:
         keys = [p.key for p in self.parts]
         if len(set(keys)) != len(keys):
             raise ValueError(f"{self.id}: two parts share a key")
+        if self.bare_part is not None and self.bare_part not in keys:
+            raise ValueError(f"{self.id}: bare_part {self.bare_part!r} is not a part's key")
         self.max_score = float(sum(p.points for p in self.parts))
 
     @property
@@ -232,6 +237,8 @@ class MultipartDrill(Drill):
         return rows
 
     def judge(self, answer: Any, seed: int | None) -> Result:
+        if self.bare_part is not None and not isinstance(answer, dict):
+            answer = {self.bare_part: answer}
         if not isinstance(answer, dict):
             return self.result(
                 FAILED,

@@ -17,7 +17,6 @@ from . import (
     ch03_reparam,
     ch03_rsample,
     ch04_kl,
-    ch04_kl_reason,
     ch04_loss,
     ch04_train_step,
     ch05_objective,
@@ -44,7 +43,6 @@ DRILLS = (
     + ch03_reparam.DRILLS
     + ch03_rsample.DRILLS
     + ch04_kl.DRILLS
-    + ch04_kl_reason.DRILLS
     + ch04_loss.DRILLS
     + ch04_train_step.DRILLS
     + ch05_objective.DRILLS

@@ -1,5 +1,6 @@
-"""Chapter 04, the KL term: ``kl_divergence`` (implementation), ``kl_zero_case`` and the
-seeded ``kl_by_hand`` (numeric)."""
+"""Chapter 04, the KL term: ``kl_divergence`` (implementation), ``kl_zero_case`` (multipart:
+the value of the KL at the prior and the reason for it) and the seeded ``kl_by_hand``
+(numeric)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import numpy as np
 import torch
 
 from ..function import FunctionDrill
+from ..multipart import ChoicePart, MultipartDrill, NumericPart, choice_lines
 from ..numeric import NumericDrill, NumericMistake
 from ..observation import EDGE, Mistake, Probe, constant_output
 from ..outputs import TensorOut
+from .ch04_kl_zero_reasons import KL_ZERO_REASONS
 
 # ----------------------------------------------------------------------------- kl_divergence
 
@@ -260,60 +263,82 @@ KL_DIVERGENCE = FunctionDrill(
 
 # ----------------------------------------------------------------------------- kl_zero_case
 
-
-def _kl_zero_sanity(value: float, params: dict[str, Any]) -> str | None:
-    if value < 0:
-        return "A KL divergence is never negative."
-    return None
-
-
-KL_ZERO_CASE = NumericDrill(
+KL_ZERO_CASE = MultipartDrill(
     id="kl_zero_case",
     chapter="04",
-    title="The KL when the posterior is the prior",
+    title="The KL when the posterior is the prior: the number and the reason",
     answer_name="answer_kl_zero",
-    max_score=2,
     prompt=(
         "An encoder outputs μ = 0 and log σ² = 0 in each of the d = 20 latent dimensions "
-        "of one example. What is KL(q(z|x) ‖ p(z)) with p(z) = N(0, I)? Bind the number "
-        "(a float) to `answer_kl_zero`."
+        "of one example. What is KL(q(z|x) ‖ p(z)) with p(z) = N(0, I), and why? Give the "
+        "number and the reason it has that value (which terms of "
+        "½ Σ_j (μ_j² + σ_j² − log σ_j² − 1) vanish, and for which reason), as the dict "
+        "`answer_kl_zero = {'kl': ..., 'reason': ...}`. A number alone earns the first part "
+        "only."
     ),
+    parts=(
+        NumericPart(
+            "kl",
+            1,
+            lambda p: 0.0,
+            "KL(q(z|x) ‖ N(0, I)) in nats, a float",
+            tolerance=1e-4,
+            mistakes=(
+                NumericMistake(
+                    "missing_minus_one",
+                    lambda p: 0.5 * p["d"],
+                    "It looks like the −1 term is missing: check each term of "
+                    "½(μ² + σ² − log σ² − 1).",
+                ),
+                NumericMistake(
+                    "missing_half_and_minus_one",
+                    lambda p: float(p["d"]),
+                    "It looks like both the ½ and the −1 are missing from your formula.",
+                ),
+                NumericMistake(
+                    "wrong_sign",
+                    lambda p: -0.5 * p["d"],
+                    "A KL divergence is never negative; check the signs in your formula.",
+                ),
+            ),
+            rubric="0 nats: each of the 20 terms is ½(0 + 1 − 0 − 1) = 0.",
+        ),
+        ChoicePart(
+            "reason",
+            1,
+            KL_ZERO_REASONS,
+            description="one letter: the statement that gives the right reason",
+            rubric="(c): q(z|x) is the prior itself and every term vanishes on its own.",
+        ),
+    ),
+    bare_part="kl",
+    prompt_extra=choice_lines("Options for `reason`", KL_ZERO_REASONS),
+    fixed_params=(("d", 20),),
     hints=(
         "log σ² = 0 means σ² = e⁰. What distribution is q(z|x) then?",
-        "Plug μ = 0, σ² = 1 and log σ² = 0 into ½ Σ (μ² + σ² − log σ² − 1).",
+        "Plug μ = 0, σ² = 1 and log σ² = 0 into ½ Σ (μ² + σ² − log σ² − 1). Can a term ever "
+        "be negative, so that terms could cancel?",
     ),
     solution=(
-        "With μ = 0 and log σ² = 0, q(z|x) = N(0, I) is exactly the prior, and the KL of a "
-        "distribution to itself is 0: each term is ½(0 + 1 − 0 − 1) = 0, whatever d is. "
-        "This is why the KL term pulls encodings towards μ = 0, σ = 1.\n\n"
-        "```python\nanswer_kl_zero = 0.0\n```"
+        "With μ = 0 and log σ² = 0, σ² = 1, so q(z|x) = N(0, I) is exactly the prior, and "
+        "the KL of a distribution to itself is 0: each term is ½(0 + 1 − 0 − 1) = 0, "
+        "whatever d is. No cancellation is involved: σ² − log σ² − 1 ≥ 0 with equality only "
+        "at σ² = 1, and μ² ≥ 0 with equality only at μ = 0 (reason (c)). Such a code costs "
+        "nothing and carries nothing about x; this is why the KL term pulls encodings "
+        "towards μ = 0, σ = 1.\n\n"
+        "```python\nanswer_kl_zero = {'kl': 0.0, 'reason': 'c'}\n```"
     ),
-    answer=lambda p: 0.0,
-    fixed_params=(("d", 20),),
-    normal_form="in nats",
-    tolerance=1e-4,
-    mistakes=(
-        NumericMistake(
-            "missing_minus_one",
-            lambda p: 0.5 * p["d"],
-            "It looks like the −1 term is missing: check each term of ½(μ² + σ² − log σ² − 1).",
-        ),
-        NumericMistake(
-            "missing_half_and_minus_one",
-            lambda p: float(p["d"]),
-            "It looks like both the ½ and the −1 are missing from your formula.",
-        ),
-        NumericMistake(
-            "wrong_sign",
-            lambda p: -0.5 * p["d"],
-            "A KL divergence is never negative; check the signs in your formula.",
-        ),
-    ),
-    sanity=_kl_zero_sanity,
 )
 
 
 # ----------------------------------------------------------------------------- kl_by_hand
+
+
+def _kl_sanity(value: float, params: dict[str, Any]) -> str | None:
+    if value < 0:
+        return "A KL divergence is never negative."
+    return None
+
 
 _MUS = (-2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0)
 _SIGMAS = (0.25, 0.5, 1.5, 2.0, 3.0)
@@ -465,7 +490,7 @@ KL_BY_HAND = NumericDrill(
             "For a batch, the KL term of the loss is the mean over the examples, not the sum.",
         ),
     ),
-    sanity=_kl_zero_sanity,
+    sanity=_kl_sanity,
 )
 
 DRILLS = (KL_DIVERGENCE, KL_ZERO_CASE, KL_BY_HAND)
