@@ -72,6 +72,22 @@ def test_torchvision_missing_in_process_is_reported(monkeypatch):
     assert not check.ok and check.required and "make lab" in check.fix
 
 
+def test_jupyterlab_is_checked_by_its_metadata_without_importing_it(monkeypatch):
+    import importlib.metadata
+
+    check = doctor._installed("jupyterlab")
+    assert check.ok and check.detail == importlib.metadata.version("jupyterlab")
+    monkeypatch.delitem(sys.modules, "jupyterlab", raising=False)
+    assert doctor._installed("jupyterlab").ok and "jupyterlab" not in sys.modules
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    check = doctor._installed("jupyterlab")
+    assert not check.ok and check.detail == "not installed" and "make lab" in check.fix
+
+
 def test_unwritable_cache_is_reported(monkeypatch, tmp_path):
     healthy = doctor.Check("torchvision import", True, "imports")
     monkeypatch.setattr(doctor, "_torchvision_imports", lambda: healthy)

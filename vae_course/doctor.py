@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import importlib.metadata
 import platform
 import subprocess
 import sys
@@ -88,6 +89,19 @@ def _version(module: str) -> Check:
     except Exception as error:  # noqa: BLE001 - any import failure is a finding
         return Check(module, False, f"cannot import ({type(error).__name__}: {error})", REPAIR)
     return Check(module, True, getattr(mod, "__version__", "installed"))
+
+
+def _installed(distribution: str) -> Check:
+    """The installed version of ``distribution``, read from its metadata, not imported.
+
+    For JupyterLab, which serves the notebooks but is never imported by a kernel: importing
+    it (its server, its JSON-schema checks) took about three seconds of the welcome cell.
+    """
+    try:
+        version = importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return Check(distribution, False, "not installed", REPAIR)
+    return Check(distribution, True, version)
 
 
 def _torchvision_imports() -> Check:
@@ -199,8 +213,9 @@ def checks() -> Report:
             )
         ]
     )
-    for module in ("torch", "torchvision", "jupyterlab", "ipywidgets"):
+    for module in ("torch", "torchvision", "ipywidgets"):  # what the notebooks import
         report.append(_version(module))
+    report.append(_installed("jupyterlab"))
     report.extend([_torchvision_imports(), _device(), _datasets(), _online(), _cache()])
     return report
 
