@@ -12,11 +12,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.vae-course-installed
 LAB_ARGS ?=
 PYTEST_ARGS ?=
-# make test TEST_WORKERS=N runs test files (and notebooks) on N pytest-xdist workers, a file
-# per worker at a time (--dist loadfile: a notebook's cells share one kernel, a module its
-# fixtures). The default, 0, runs everything in one process: on a 2-core machine two workers
-# were slower (the grading suites already run two jobs each and then fight for the cores).
-TEST_WORKERS ?= 0
+# make test runs in two phases on one cache directory:
+# 1. the unit tests and every notebook (nbval) on TEST_WORKERS pytest-xdist workers, a file
+#    per worker at a time (--dist loadfile: a notebook's cells share one kernel, a module its
+#    fixtures), each with one thread (OMP_NUM_THREADS=1: two-thread kernels on two cores
+#    would wait for each other); the default is one worker per core, 0 runs them in-process;
+# 2. the grading batches (tests marked grading_batch), in one process: each grades its class
+#    with two sandboxed jobs of its own, and a worker beside them would only compete for the
+#    cores (an earlier run with both phases mixed on two workers was slower than one process).
+# Both phases always run; make test fails when either fails.
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
 NOTEBOOK_DIRS := solutions notebooks
 
 .PHONY: setup lab test test-unit test-browser build book bench lint format clean sandbox-tool measure
@@ -68,14 +73,23 @@ sandbox-tool:
 	  fi; \
 	  command -v bwrap >/dev/null || echo "bubblewrap is missing: the grading tests will fail; install it (apt-get install bubblewrap)"; }
 
-# Every test: lint, student notebooks in sync with solutions/, unit tests, and every
-# notebook executed by nbval in fast mode against a fresh, empty cache directory.
+# Every test: lint, student notebooks in sync with solutions/, unit tests, every notebook
+# executed by nbval in fast mode against a fresh, empty cache directory, then the grading
+# batches (the two phases above).
 test: setup lint sandbox-tool
 	$(BIN)/vae-course build --check
 	@cache=$$(mktemp -d -t vae-course-cache.XXXXXX); trap 'rm -rf "$$cache"' EXIT; \
-	  VAE_COURSE_CACHE="$$cache" VAE_COURSE_FAST=1 VAE_COURSE_OFFLINE=1 MPLBACKEND=Agg \
-	  $(BIN)/python -m pytest tests $(NOTEBOOK_DIRS) --nbval-lax --nbval-current-env \
-	    -n $(TEST_WORKERS) --dist loadfile --durations=0 $(PYTEST_ARGS)
+	  export VAE_COURSE_CACHE="$$cache" VAE_COURSE_FAST=1 VAE_COURSE_OFFLINE=1 MPLBACKEND=Agg; \
+	  workers=$(TEST_WORKERS); [ "$$workers" -gt 1 ] 2>/dev/null || workers=0; \
+	  echo "make test, phase 1 of 2: unit tests and notebooks on $$workers worker(s) (TEST_WORKERS)"; \
+	  OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests $(NOTEBOOK_DIRS) -m "not grading_batch" \
+	    --nbval-lax --nbval-current-env -n $$workers --dist loadfile --durations=0 $(PYTEST_ARGS); \
+	  first=$$?; \
+	  echo "make test, phase 2 of 2: the grading batches, one process (each runs two jobs)"; \
+	  $(BIN)/python -m pytest tests -m grading_batch --durations=0 $(PYTEST_ARGS); \
+	  second=$$?; \
+	  echo "make test: phase 1 exit $$first, phase 2 exit $$second"; \
+	  [ $$first -eq 0 ] && [ $$second -eq 0 ]
 
 test-unit: setup sandbox-tool
 	$(BIN)/python -m pytest tests --ignore=tests/test_browser.py --ignore=tests/test_book.py $(PYTEST_ARGS)

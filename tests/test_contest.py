@@ -21,7 +21,12 @@ from vae_course.contest import data, metrics
 from vae_course.contest.grader import course_references
 from vae_course.grading.notebook_code import NotebookCode
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
+# Grades batches of notebooks in sandboxes with two jobs: make test runs this file in its
+# second phase, alone on the cores (see the Makefile).
+pytestmark = [
+    pytest.mark.grading_batch,
+    pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning"),
+]
 SECRET = 987_654_321
 
 

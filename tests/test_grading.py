@@ -27,6 +27,10 @@ from vae_course.grading.harvest import decode_value, encode_value
 from vae_course.grading.notebook_code import NotebookCode
 from vae_course.grading.notebook_file import InvalidNotebook
 
+# Grades batches of notebooks in sandboxes with two jobs: make test runs this file in its
+# second phase, alone on the cores (see the Makefile).
+pytestmark = pytest.mark.grading_batch
+
 MEMORY_MB = 6144  # torch needs ~3.3 GB of address space; the memory hog asks for 8 GB
 
 

@@ -10,8 +10,13 @@ import csv
 
 import distributed  # in the dev extra: make test installs it
 import grading_fixtures as fx
+import pytest
 
 from vae_course import grading
+
+# Grades batches of notebooks in sandboxes with two jobs: make test runs this file in its
+# second phase, alone on the cores (see the Makefile).
+pytestmark = pytest.mark.grading_batch
 
 
 def _gradebook(out):
