@@ -77,6 +77,40 @@ def _code_digest(code: types.CodeType, digest: Any) -> None:
             digest.update(repr(constant).encode())
 
 
+def function_digest(function: Any) -> str:
+    """SHA-1 of a function's qualified name and bytecode, and of the functions of its own
+    module that it calls by name (recursively): editing a notebook's training loop, or a
+    helper of the notebook that the loop calls, changes the digest.
+    Used by ``fit(loop=...)``'s cache key; no chapter calls it."""
+    digest = hashlib.sha1()
+    seen: set[int] = set()
+    pending = [function]
+    while pending:
+        current = pending.pop()
+        code = getattr(current, "__code__", None)
+        if id(current) in seen or not isinstance(code, types.CodeType):
+            continue
+        seen.add(id(current))
+        digest.update(getattr(current, "__qualname__", "?").encode())
+        _code_digest(code, digest)
+        names, stack = set(), [code]
+        while stack:
+            part = stack.pop()
+            names.update(part.co_names)
+            stack += [c for c in part.co_consts if isinstance(c, types.CodeType)]
+        scope = getattr(current, "__globals__", {})
+        for name in sorted(names):
+            value = scope.get(name)
+            if callable(value) and getattr(value, "__module__", None) == current.__module__:
+                pending.append(value)
+        for cell in getattr(current, "__closure__", None) or ():
+            try:
+                pending.append(cell.cell_contents)
+            except ValueError:  # an empty cell
+                continue
+    return digest.hexdigest()
+
+
 def _model_code_digest(model: nn.Module) -> str:
     """Digest of the methods of every non-torch class in the model and its submodules.
 
@@ -194,6 +228,7 @@ __all__ = [
     "CACHE_FORMAT",
     "cache_key",
     "cache_path",
+    "function_digest",
     "load",
     "save",
     "stable_description",

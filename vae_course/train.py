@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vae_course import __version__, config, losses, model_cache, schedules
+from vae_course import __version__, config, loops, losses, model_cache, schedules
 from vae_course._checks import finite_number, positive_int
 from vae_course.divergence import TrainingDiverged, describe_nonfinite, diagnose
 from vae_course.history import METRIC_COLUMNS, History, format_seconds
@@ -145,6 +145,30 @@ def _check_model(model: Any) -> None:
         raise ValueError(f"{type(model).__name__} has no parameters to train")
 
 
+def _check_loop_settings(
+    loop: Any, schedule: schedules.BetaSchedule, free_bits: Any, likelihood: str, model: Any
+) -> None:
+    """``fit(loop=...)`` trains the plain objective only: refuse what the loop cannot do."""
+    if not callable(loop):
+        raise TypeError(f"loop must be a training loop function, got {type(loop).__name__}")
+    refused = []
+    if free_bits is not None:
+        refused.append("free_bits")
+    if likelihood != "bernoulli":
+        refused.append(f"likelihood={likelihood!r}")
+    if getattr(model, "num_classes", None) is not None:
+        refused.append("a conditional model")
+    if type(schedule).kl_term is not schedules.BetaSchedule.kl_term or getattr(
+        schedule, "needs_posterior_samples", False
+    ):
+        refused.append(f"{schedule!r}, which replaces the KL term")
+    if refused:
+        raise ValueError(
+            "fit(loop=...) trains reconstruction + β_t · KL with the Bernoulli likelihood, as "
+            f"train_with_schedule does; it cannot be combined with {', '.join(refused)}"
+        )
+
+
 def _build(factory: Callable[[], nn.Module], seed: int) -> nn.Module:
     """``factory()`` right after ``torch.manual_seed(seed)``: the cache's seeding rule."""
     torch.manual_seed(seed)
@@ -171,6 +195,7 @@ def fit(
     cache: bool = True,
     progress: bool = True,
     device: str | torch.device | None = None,
+    loop: Callable[..., Any] | None = None,
 ) -> History:
     """Train ``model`` with Adam and return its per-epoch :class:`History`.
 
@@ -214,6 +239,16 @@ def fit(
       initial weights and finds the cache.
     * ``progress``: show a progress bar over epochs. ``device``: default
       :func:`vae_course.config.default_device`.
+    * ``loop``: a training loop with the contract of
+      :func:`vae_course.loops.train_with_schedule` (a learner's Exercise 5.3) that takes
+      the optimisation steps instead of ``fit``'s own: each epoch it is called once, with the
+      epoch's shuffled batches and β shifted to the global step
+      (:func:`vae_course.loops.learner_epoch`); ``fit`` keeps the shuffling, the test-set
+      evaluation, the :class:`History` and the cache, whose key then includes the loop's
+      code and every β_t. The loop draws its own noise ε (e.g. ``torch.randn_like``) from
+      the seeded global generator. Only the plain objective: the Bernoulli likelihood, no
+      ``free_bits``, no conditional model, no schedule that replaces the KL term. Used in
+      05_kl_annealing.
 
     With ``VAE_COURSE_FAST=1`` training uses at most 2 epochs, 1024 training and 512 test
     examples (stratified by label, :func:`vae_course.data.subset_indices`). Returns with the
@@ -239,6 +274,8 @@ def fit(
     if callable(model) and not isinstance(model, nn.Module):
         model = _build(model, seed)
     _check_model(model)
+    if loop is not None:
+        _check_loop_settings(loop, schedule, free_bits, likelihood, model)
 
     train = as_split(data, "data")
     if isinstance(test_data, str) and test_data == "auto":
@@ -282,6 +319,11 @@ def fit(
         "fast": fast,
         "conditional": conditional,
     }
+    if loop is not None:  # the learner's code and the β it gets decide the weights
+        settings["loop"] = model_cache.function_digest(loop)
+        total = epochs * math.ceil(train.images.shape[0] / batch_size)
+        betas = torch.tensor([float(schedule(t)) for t in range(total)], dtype=torch.float64)
+        settings["beta_values"] = model_cache.tensor_digest(betas)
     cache_path = None
     if cache:
         test_arrays = None if test is None else (test.images, test.labels)
@@ -299,7 +341,7 @@ def fit(
 
     history = _train(
         model, train, test, epochs, batch_size, schedule, free_bits, seed, lr, likelihood,
-        progress, target, conditional,
+        progress, target, conditional, loop,
     )  # fmt: skip
     history.info.update(
         {
@@ -353,6 +395,7 @@ def _train(
     progress: bool,
     device: torch.device,
     conditional: bool,
+    loop: Callable[..., Any] | None = None,
 ) -> History:
     from tqdm.auto import tqdm
 
@@ -386,7 +429,17 @@ def _train(
             loss_sum = torch.zeros((), device=device)
             kl_dim_sum: Tensor | None = None
             beta_sum = 0.0
-            for start in range(0, count, batch_size):
+            learner_means = None
+            if loop is not None:  # the learner's loop takes this epoch's steps (loops.py)
+                batches = [images.index_select(0, order[s : s + batch_size])
+                           for s in range(0, count, batch_size)]  # fmt: skip
+                learner_means = loops.learner_epoch(loop, model, optimizer, batches, schedule, step)
+                step += len(batches)
+                beta_sum = learner_means["beta"] * steps_per_epoch
+                loss_sum = torch.tensor(learner_means["loss"] * count)
+                reconstruction_sum = torch.tensor(learner_means["reconstruction"] * count)
+            package_steps = range(0, count, batch_size) if loop is None else ()
+            for start in package_steps:  # fit's own steps (none when a loop took them)
                 index = order[start : start + batch_size]
                 x = images.index_select(0, index)
                 y = None if labels is None else labels.index_select(0, index)
@@ -414,13 +467,17 @@ def _train(
 
             row: dict[str, Any] = dict.fromkeys(METRIC_COLUMNS)
             row["epoch"] = epoch
-            row["beta"] = beta_sum / steps_per_epoch if kl_dim_sum is not None else None
+            has_kl = kl_dim_sum is not None or learner_means is not None
+            row["beta"] = beta_sum / steps_per_epoch if has_kl else None
             row["train_loss"] = float(loss_sum) / count
             row["train_reconstruction"] = float(reconstruction_sum) / count
             epoch_kl_per_dim = None
             if kl_dim_sum is not None:
                 epoch_kl_per_dim = (kl_dim_sum / count).tolist()
                 row["train_kl"] = sum(epoch_kl_per_dim)
+                row["train_elbo"] = -(row["train_reconstruction"] + row["train_kl"])
+            elif learner_means is not None:  # the loop reports the KL summed over dimensions
+                row["train_kl"] = learner_means["kl"]
                 row["train_elbo"] = -(row["train_reconstruction"] + row["train_kl"])
             if test is not None:
                 test_reconstruction, test_kl_per_dim = _evaluate(
