@@ -16,12 +16,13 @@ PYTEST_ARGS ?=
 # 1. the unit tests and every notebook (nbval) on TEST_WORKERS pytest-xdist workers, a file
 #    per worker at a time (--dist loadfile: a notebook's cells share one kernel, a module its
 #    fixtures), each with one thread (OMP_NUM_THREADS=1: two-thread kernels on two cores
-#    would wait for each other); the default is one worker per core, 0 runs them in-process;
+#    would wait for each other); the default is one worker per core, at most 8 (each holds
+#    torch and a kernel in memory), and 0 runs them in-process;
 # 2. the grading batches (tests marked grading_batch), in one process: each grades its class
 #    with two sandboxed jobs of its own, and a worker beside them would only compete for the
 #    cores (an earlier run with both phases mixed on two workers was slower than one process).
 # Both phases always run; make test fails when either fails.
-TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 8 ? n : 8 )))
 NOTEBOOK_DIRS := solutions notebooks
 
 .PHONY: setup lab test test-unit test-browser build book bench lint format clean sandbox-tool measure
