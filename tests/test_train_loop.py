@@ -12,8 +12,7 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
-from training_support import bars, fit_quiet, metrics_without_time, tiny_vae
+from training_support import bars, fit_quiet, hand_written_loop, metrics_without_time, tiny_vae
 
 from vae_course import loops, schedules
 from vae_course.models import ConditionalVAE
@@ -107,32 +106,8 @@ def test_another_loop_a_changed_helper_or_another_schedule_misses_the_cache(trai
 
 def test_a_learners_loop_without_the_package_trains_as_well(train_data, test_data):
     """An honest learner's loop, written from scratch (no vae_course inside)."""
-
-    def learner_loop(model, optimizer, batches, schedule, epochs):
-        history, step = [], 0
-        for _ in range(epochs):
-            for x in batches:
-                beta = float(schedule(step))
-                logits, mu, log_var = model(x)[:3]
-                rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
-                kl = (0.5 * (mu**2 + log_var.exp() - log_var - 1)).sum(1).mean()
-                loss = rec + beta * kl
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                history.append(
-                    {
-                        "beta": beta,
-                        "loss": loss.item(),
-                        "reconstruction": rec.item(),
-                        "kl": kl.item(),
-                    }
-                )
-                step += 1
-        return history
-
     history = fit_quiet(
-        tiny_vae(), train_data, epochs=4, test_data=test_data, loop=learner_loop, cache=False
+        tiny_vae(), train_data, epochs=4, test_data=test_data, loop=hand_written_loop, cache=False
     )
     assert history["test_elbo"][-1] > history["test_elbo"][0]
 
